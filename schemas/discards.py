@@ -1,0 +1,34 @@
+"""``permits.discarded``: a permit that will not become a lead, and why."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from schemas.base import Message
+from schemas.permits import Categorization, PropertyMatch, RawPermit
+
+
+class DiscardedPermit(Message):
+    permit: RawPermit
+    reason: str = Field(
+        pattern=r"^(production_builder|stale|invalid|no_data|junk:[a-z_]+)$",
+        description="Reason code: production_builder, junk:<kind>, stale, invalid or no_data.",
+        examples=["junk:shed"],
+    )
+    detail: str = Field(max_length=1000, description="Human-readable explanation.")
+    stage: str = Field(description="The service that discarded it.", examples=["categorizer"])
+    rules_version: str | None = None
+    categorization: Categorization | None = None
+    cad: PropertyMatch | None = None
+    discarded_at: datetime
+
+    @property
+    def key(self) -> str:
+        return self.permit.key
+
+    @property
+    def reason_group(self) -> str:
+        """``junk:shed`` → ``junk``: the level operators count by."""
+        return self.reason.split(":", 1)[0]

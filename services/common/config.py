@@ -1,0 +1,53 @@
+"""Settings every service shares, read from the environment (pydantic-settings)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    """Where the broker is and how topics are named and sized."""
+
+    model_config = SettingsConfigDict(env_prefix="LEADSTREAM_", extra="ignore")
+
+    bootstrap_servers: str = Field(
+        default="127.0.0.1:19092",
+        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "LEADSTREAM_KAFKA_BOOTSTRAP_SERVERS"),
+    )
+    topic_prefix: str = Field(
+        default="",
+        description="Prepended to every topic name, e.g. 'staging.' (tests use one per test).",
+    )
+    partitions: int = Field(default=12, ge=1, description="Partitions of each created topic.")
+    replication_factor: int = Field(default=1, ge=1)
+    group_prefix: str = Field(default="leadstream", description="Consumer group = prefix.stage")
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LEADSTREAM_", extra="ignore")
+
+    database_url: str = Field(
+        default="postgresql+psycopg2://postgres@127.0.0.1:55432/leadstream",
+        validation_alias=AliasChoices("DATABASE_URL", "LEADSTREAM_DATABASE_URL"),
+    )
+
+
+class RuntimeSettings(BaseSettings):
+    """Knobs of the shared stream runtime; every service has them."""
+
+    model_config = SettingsConfigDict(env_prefix="LEADSTREAM_", extra="ignore")
+
+    batch_size: int = Field(default=500, ge=1, description="Messages taken per poll.")
+    max_in_flight: int = Field(default=200, ge=1, description="Async stages: concurrent messages.")
+    max_unacked: int = Field(
+        default=20_000, ge=1, description="Sync stages: pause fetching past this many unacked."
+    )
+    commit_interval_s: float = Field(default=1.0, gt=0)
+    shutdown_timeout_s: float = Field(default=20.0, gt=0)
+    retry_backoff_max_s: float = Field(default=30.0, gt=0)
+    metrics_port: int = Field(default=0, ge=0, description="0 = do not serve /metrics.")
+    log_level: str = "INFO"

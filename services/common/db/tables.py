@@ -1,0 +1,283 @@
+"""Every table of leadstream, on one metadata so alembic has one migration history.
+
+``permit_key`` ("{jurisdiction}:{permit_number}") is unique in every table that holds a permit
+or a lead: it is what makes the store's writes idempotent.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from services.common.db.types import BigId, Json
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: Json, list[str]: Json}
+
+
+def _now() -> Any:
+    return func.now()
+
+
+class PermitRow(Base):
+    """The raw record of every permit the store has seen, latest version."""
+
+    __tablename__ = "permits"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    permit_key: Mapped[str] = mapped_column(String(140), unique=True)
+    jurisdiction: Mapped[str] = mapped_column(String(64))
+    permit_number: Mapped[str] = mapped_column(String(64))
+    city: Mapped[str | None] = mapped_column(String(128))
+    state: Mapped[str | None] = mapped_column(String(2))
+    zip_code: Mapped[str | None] = mapped_column(String(10))
+    county: Mapped[str | None] = mapped_column(String(64))
+    property_address: Mapped[str | None] = mapped_column(String(256))
+    parcel_id: Mapped[str | None] = mapped_column(String(64))
+    permit_type: Mapped[str | None] = mapped_column(String(256))
+    permit_class: Mapped[str | None] = mapped_column(String(256))
+    work_type: Mapped[str | None] = mapped_column(String(256))
+    work_description: Mapped[str | None] = mapped_column(Text)
+    valuation: Mapped[float | None] = mapped_column(Numeric(14, 2))
+    applicant_name: Mapped[str | None] = mapped_column(String(256))
+    contractor_name: Mapped[str | None] = mapped_column(String(256))
+    owner_name: Mapped[str | None] = mapped_column(String(256))
+    applied_date: Mapped[date | None] = mapped_column(Date)
+    issued_date: Mapped[date | None] = mapped_column(Date)
+    status: Mapped[str | None] = mapped_column(String(64))
+    source_url: Mapped[str | None] = mapped_column(Text)
+    scraped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    raw: Mapped[dict[str, Any]] = mapped_column(Json)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+
+
+class PropertyRow(Base):
+    """One appraisal-district (CAD) account: a parcel with its owner and value."""
+
+    __tablename__ = "properties"
+    __table_args__ = (UniqueConstraint("county", "account_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    county: Mapped[str] = mapped_column(String(64))
+    account_id: Mapped[str] = mapped_column(String(64))
+    parcel_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    situs_address: Mapped[str | None] = mapped_column(String(256))
+    situs_normalized: Mapped[str | None] = mapped_column(String(256), index=True)
+    situs_street: Mapped[str | None] = mapped_column(
+        String(256), index=True, comment="Normalised situs without its unit designator."
+    )
+    situs_unit: Mapped[str | None] = mapped_column(String(32))
+    situs_city: Mapped[str | None] = mapped_column(String(128))
+    situs_zip: Mapped[str | None] = mapped_column(String(10))
+    owner_name: Mapped[str | None] = mapped_column(String(256))
+    owner_mailing_address: Mapped[str | None] = mapped_column(String(256))
+    owner_mailing_city: Mapped[str | None] = mapped_column(String(128))
+    owner_mailing_state: Mapped[str | None] = mapped_column(String(2))
+    owner_mailing_zip: Mapped[str | None] = mapped_column(String(10))
+    market_value: Mapped[float | None] = mapped_column(Numeric(14, 2))
+    homestead: Mapped[bool | None] = mapped_column(Boolean)
+    year_built: Mapped[int | None] = mapped_column(Integer)
+    living_area: Mapped[int | None] = mapped_column(Integer)
+    land_use: Mapped[str | None] = mapped_column(String(64))
+    units_at_situs: Mapped[int] = mapped_column(
+        Integer, default=1, server_default="1", comment="Accounts sharing this situs street line."
+    )
+    content_hash: Mapped[str] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+
+
+class ScoredLeadRow(Base):
+    """One sellable lead per permit, with its score and its sales history."""
+
+    __tablename__ = "scored_leads"
+    __table_args__ = (
+        CheckConstraint("score >= -1 AND score <= 100", name="score_range"),
+        CheckConstraint("tier IN ('A','B','C','RETRY')", name="tier_enum"),
+        CheckConstraint(
+            "status IN ('new','exported','sold','converted')", name="status_enum"
+        ),
+        CheckConstraint("sold_count >= 0", name="sold_count_nonneg"),
+        Index("ix_scored_leads_score_recency", "score", "scored_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    permit_key: Mapped[str] = mapped_column(String(140), unique=True)
+    permit_id: Mapped[int | None] = mapped_column(ForeignKey("permits.id"))
+    cad_property_id: Mapped[int | None] = mapped_column(ForeignKey("properties.id"))
+    jurisdiction: Mapped[str] = mapped_column(String(64))
+    permit_number: Mapped[str] = mapped_column(String(64))
+    city: Mapped[str | None] = mapped_column(String(128), index=True)
+    county: Mapped[str | None] = mapped_column(String(64), index=True)
+    property_address: Mapped[str | None] = mapped_column(String(256))
+    owner_name: Mapped[str | None] = mapped_column(String(256))
+    project_description: Mapped[str | None] = mapped_column(Text)
+    valuation: Mapped[float | None] = mapped_column(Numeric(14, 2))
+    market_value: Mapped[float | None] = mapped_column(Numeric(14, 2))
+    is_absentee: Mapped[bool | None] = mapped_column(Boolean)
+    issued_date: Mapped[date | None] = mapped_column(Date)
+    category: Mapped[str] = mapped_column(String(40), index=True)
+    tags: Mapped[list[str]] = mapped_column(Json)
+    trade_group: Mapped[str] = mapped_column(String(40), index=True)
+    is_commercial: Mapped[bool] = mapped_column(Boolean)
+    match: Mapped[str] = mapped_column(String(20))
+    score: Mapped[int] = mapped_column(Integer, index=True)
+    tier: Mapped[str] = mapped_column(String(8), index=True)
+    reasoning: Mapped[str | None] = mapped_column(Text)
+    chain_of_thought: Mapped[str | None] = mapped_column(Text)
+    flags: Mapped[list[str]] = mapped_column(Json)
+    ideal_contractor: Mapped[str | None] = mapped_column(String(300))
+    contact_priority: Mapped[str] = mapped_column(String(8))
+    scoring_method: Mapped[str] = mapped_column(String(20))
+    model: Mapped[str | None] = mapped_column(String(120))
+    prompt_version: Mapped[str | None] = mapped_column(String(40))
+    tokens_in: Mapped[int | None] = mapped_column(Integer)
+    tokens_out: Mapped[int | None] = mapped_column(Integer)
+    tokens_cached: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    scored_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    rules_version: Mapped[str | None] = mapped_column(String(40))
+    version_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="scraped_at of the permit version this lead is from."
+    )
+    content_hash: Mapped[str] = mapped_column(String(64))
+    lead: Mapped[dict[str, Any]] = mapped_column(Json, comment="The leads.scored message.")
+    status: Mapped[str] = mapped_column(String(12), default="new", server_default="new", index=True)
+    sold_to: Mapped[str | None] = mapped_column(String(128))
+    sold_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sold_price: Mapped[float | None] = mapped_column(Numeric(10, 2))
+    sold_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    converted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    exported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+
+
+class DiscardedPermitRow(Base):
+    __tablename__ = "discarded_permits"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    permit_key: Mapped[str] = mapped_column(String(140), unique=True)
+    permit_id: Mapped[int | None] = mapped_column(ForeignKey("permits.id"))
+    reason: Mapped[str] = mapped_column(String(64), index=True)
+    reason_group: Mapped[str] = mapped_column(String(32), index=True)
+    detail: Mapped[str] = mapped_column(Text)
+    stage: Mapped[str] = mapped_column(String(32))
+    rules_version: Mapped[str | None] = mapped_column(String(40))
+    category: Mapped[str | None] = mapped_column(String(40))
+    trade_group: Mapped[str | None] = mapped_column(String(40))
+    city: Mapped[str | None] = mapped_column(String(128))
+    county: Mapped[str | None] = mapped_column(String(64))
+    discarded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    version_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+
+
+class DeadLetterRow(Base):
+    """A copy of every ``permits.dlq`` record, so operators can count and replay them in SQL."""
+
+    __tablename__ = "dead_letters"
+    __table_args__ = (UniqueConstraint("source_topic", "source_partition", "source_offset"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    source_topic: Mapped[str] = mapped_column(String(200))
+    source_partition: Mapped[int] = mapped_column(Integer)
+    source_offset: Mapped[int] = mapped_column(BigId)
+    stage: Mapped[str] = mapped_column(String(32), index=True)
+    key: Mapped[str | None] = mapped_column(String(300), index=True)
+    error: Mapped[str] = mapped_column(Text)
+    original: Mapped[bytes] = mapped_column(LargeBinary)
+    original_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+
+
+class ScoringCacheRow(Base):
+    """LLM results keyed by a hash of the exact scoring input (prompt version included).
+
+    Shared by every scorer replica, so a re-published unchanged permit costs no second call.
+    """
+
+    __tablename__ = "scoring_cache"
+
+    input_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    prompt_version: Mapped[str] = mapped_column(String(40))
+    model: Mapped[str] = mapped_column(String(120))
+    result: Mapped[dict[str, Any]] = mapped_column(Json)
+    hits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+    last_hit_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class BuyerRow(Base):
+    """A buyer account: what it may see, and the hash of its API key (never the key)."""
+
+    __tablename__ = "buyers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(128), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    trade_groups: Mapped[list[str]] = mapped_column(Json)
+    tiers: Mapped[list[str]] = mapped_column(Json)
+    counties: Mapped[list[str] | None] = mapped_column(Json, comment="null = every county")
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+
+
+class LeadPurchaseRow(Base):
+    __tablename__ = "lead_purchases"
+    __table_args__ = (UniqueConstraint("lead_id", "buyer_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("scored_leads.id"), index=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("buyers.id"), index=True)
+    price: Mapped[float | None] = mapped_column(Numeric(10, 2))
+    purchased_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    converted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+__all__ = [
+    "Base",
+    "BuyerRow",
+    "DeadLetterRow",
+    "DiscardedPermitRow",
+    "LeadPurchaseRow",
+    "PermitRow",
+    "PropertyRow",
+    "ScoredLeadRow",
+    "ScoringCacheRow",
+]
+

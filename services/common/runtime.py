@@ -1,0 +1,524 @@
+"""The one stream runtime every leadstream service runs on.
+
+A service declares a :class:`Stage`: the topics it reads, the model each carries, and a
+handler (plain business logic: model in, outputs out). The runtime owns everything Kafka:
+polling, decoding, the DLQ, producing, committing, rebalances, backpressure and shutdown.
+
+Delivery is at least once. An input offset becomes committable only when its handler has
+finished and the broker has acknowledged every output it caused (see ``offsets.py``); a
+crash therefore replays unfinished work and never drops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import signal
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from pydantic import BaseModel, ValidationError
+
+from schemas.dlq import DeadLetter
+from schemas.topics import Topic
+from services.common import metrics
+from services.common.config import KafkaSettings, RuntimeSettings
+from services.common.kafka import consumer_config, make_producer
+from services.common.offsets import OffsetTracker
+
+log = logging.getLogger(__name__)
+
+# Beyond this the DLQ keeps only the first bytes of a message (and says so).
+DLQ_ORIGINAL_LIMIT = 8 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Output:
+    """One message a handler wants produced. ``topic`` is the logical name (no prefix)."""
+
+    topic: str
+    key: str
+    value: BaseModel
+
+
+class BadInput(Exception):  # noqa: N818 -- reads better at raise sites than BadInputError
+    """The message itself is at fault: it goes to the DLQ with this reason, never retried."""
+
+
+Outputs = Sequence[Output]
+MessageHandler = Callable[[Any], Outputs]
+BatchHandler = Callable[[Sequence[Any]], Sequence[Outputs | BadInput]]
+AsyncHandler = Callable[[Any], Awaitable[Outputs]]
+
+
+@dataclass
+class Stage:
+    """A service's business logic and the topics it reads; exactly one handler is set.
+
+    - ``handle``: per message, synchronous (CPU work).
+    - ``handle_batch``: per poll batch, synchronous; returns one result per input, in order
+      (batched lookups, one database transaction per batch).
+    - ``handle_async``: per message, a coroutine; up to ``max_in_flight`` run at once and
+      finish in any order (I/O work such as LLM calls).
+    """
+
+    name: str
+    inputs: dict[str, type[BaseModel]]
+    handle: MessageHandler | None = None
+    handle_batch: BatchHandler | None = None
+    handle_async: AsyncHandler | None = None
+    max_message_bytes: int = 1_048_576
+    on_ready: Callable[[], bool] = field(default=lambda: True)
+
+    def __post_init__(self) -> None:
+        handlers = [self.handle, self.handle_batch, self.handle_async]
+        if sum(h is not None for h in handlers) != 1:
+            raise ValueError(f"stage {self.name}: set exactly one of handle/handle_batch/handle_async")
+
+
+@dataclass
+class _Taken:
+    """A consumed message on its way through the handler."""
+
+    msg: Message
+    tp: tuple[str, int]
+    offset: int
+    topic: str  # logical name
+    value: Any = None  # the decoded model, once decoded
+
+
+class StreamRuntime:
+    def __init__(
+        self,
+        stage: Stage,
+        kafka: KafkaSettings | None = None,
+        settings: RuntimeSettings | None = None,
+        *,
+        group_id: str | None = None,
+    ) -> None:
+        self.stage = stage
+        self.kafka = kafka or KafkaSettings()
+        self.settings = settings or RuntimeSettings()
+        self.group_id = group_id or f"{self.kafka.group_prefix}.{stage.name}"
+        self._by_physical = {self.kafka.topic(t): t for t in stage.inputs}
+        self._tracker = OffsetTracker()
+        self._stopping = False
+        self._paused = False
+        self._backlog: deque[Message] = deque()
+        self._resend: list[tuple[Output, tuple[str, int], int]] = []
+        self._last_commit = time.monotonic()
+        self.last_loop_at = time.monotonic()
+        self.started = False
+        self._consumer: Consumer | None = None
+        self._producer: Producer | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def request_stop(self, *_: object) -> None:
+        if not self._stopping:
+            log.info("stop requested", extra={"stage": self.stage.name})
+        self._stopping = True
+
+    def install_signal_handlers(self) -> None:
+        signal.signal(signal.SIGTERM, self.request_stop)
+        signal.signal(signal.SIGINT, self.request_stop)
+
+    def run(self) -> None:
+        """Consume until stopped, then finish, flush, commit and leave the group."""
+        self._connect()
+        try:
+            if self.stage.handle_async is not None:
+                asyncio.run(self._run_async())
+            else:
+                self._run_sync()
+        finally:
+            self._close()
+
+    def _connect(self) -> None:
+        client_id = f"leadstream-{self.stage.name}"
+        conf = consumer_config(self.kafka, self.group_id, client_id)
+        conf["stats_cb"] = self._on_stats
+        conf["error_cb"] = self._on_client_error
+        self._consumer = Consumer(conf)
+        self._producer = make_producer(self.kafka, client_id)
+        self._consumer.subscribe(
+            list(self._by_physical),
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+        self.started = True
+
+    def _close(self) -> None:
+        consumer, producer = self._require()
+        self._drain_producer(self.settings.shutdown_timeout_s)
+        self._commit(sync=True)
+        consumer.close()  # leaves the group so partitions move at once
+        metrics.IN_FLIGHT.labels(self.stage.name).set(0)
+        log.info("stopped", extra={"stage": self.stage.name})
+        del producer
+
+    def _require(self) -> tuple[Consumer, Producer]:
+        if self._consumer is None or self._producer is None:
+            raise RuntimeError("runtime not connected")
+        return self._consumer, self._producer
+
+    # ------------------------------------------------------------------ synchronous stages
+
+    def _run_sync(self) -> None:
+        consumer, producer = self._require()
+        while not self._stopping:
+            self.last_loop_at = time.monotonic()
+            producer.poll(0)
+            self._resend_failed()
+            self._backpressure(self._tracker.unfinished >= self.settings.max_unacked)
+            batch = self._take(self.settings.batch_size, timeout=0.2)
+            if batch:
+                self._process_sync(batch)
+            self._maybe_commit()
+            metrics.IN_FLIGHT.labels(self.stage.name).set(self._tracker.unfinished)
+
+    def _process_sync(self, batch: list[_Taken]) -> None:
+        if self.stage.handle_batch is not None:
+            handle_batch = self.stage.handle_batch
+            results = self._retrying(lambda: handle_batch([t.value for t in batch]))
+            if len(results) != len(batch):
+                raise RuntimeError(f"{self.stage.name}: batch handler returned a wrong count")
+            for taken, result in zip(batch, results, strict=True):
+                self._finish(taken, result)
+            return
+        handle = self.stage.handle
+        assert handle is not None
+        for taken in batch:
+            self._finish(taken, self._retrying(lambda t=taken: self._guard(handle, t.value)))
+
+    @staticmethod
+    def _guard(handle: MessageHandler, value: Any) -> Outputs | BadInput:
+        try:
+            return handle(value)
+        except BadInput as exc:
+            return exc
+
+    def _retrying(self, call: Callable[[], Any]) -> Any:
+        """Run ``call`` until it succeeds; unexpected errors are retried, never skipped."""
+        delay = 0.1
+        while True:
+            started = time.perf_counter()
+            try:
+                result = call()
+            except Exception:
+                metrics.HANDLER_ERRORS.labels(self.stage.name).inc()
+                log.exception("handler failed, retrying", extra={"retry_in_s": round(delay, 2)})
+                self._idle(delay)
+                delay = min(delay * 2, self.settings.retry_backoff_max_s)
+                continue
+            metrics.HANDLER_SECONDS.labels(self.stage.name).observe(time.perf_counter() - started)
+            return result
+
+    def _idle(self, seconds: float) -> None:
+        """Wait without fetching, but keep polling so the group does not evict us."""
+        consumer, producer = self._require()
+        self._backpressure(True)
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            producer.poll(0)
+            self._backlog.extend(self._poll(consumer, min(0.2, deadline - time.monotonic())))
+        self._backpressure(False)
+
+    # ------------------------------------------------------------------ asynchronous stages
+
+    async def _run_async(self) -> None:
+        _, producer = self._require()
+        handle = self.stage.handle_async
+        assert handle is not None
+        running: dict[asyncio.Task[Outputs | BadInput], _Taken] = {}
+        limit = self.settings.max_in_flight
+        while not self._stopping:
+            self.last_loop_at = time.monotonic()
+            producer.poll(0)
+            self._resend_failed()
+            self._backpressure(len(running) >= limit)
+            room = max(0, limit - len(running))
+            # Block briefly only when idle; with work in flight the event loop must keep turning.
+            taken = self._take(room, timeout=0 if running else 0.1) if room else []
+            for item in taken:
+                running[asyncio.create_task(self._call_async(handle, item.value))] = item
+            if running:
+                done, _ = await asyncio.wait(
+                    running, timeout=0.005, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in done:
+                    self._finish(running.pop(task), task.result())
+            else:
+                await asyncio.sleep(0)
+            self._maybe_commit()
+            metrics.IN_FLIGHT.labels(self.stage.name).set(len(running))
+        await self._finish_in_flight(running)
+
+    async def _call_async(self, handle: AsyncHandler, value: Any) -> Outputs | BadInput:
+        delay = 0.1
+        while True:
+            started = time.perf_counter()
+            try:
+                result = await handle(value)
+            except BadInput as exc:
+                return exc
+            except Exception:
+                metrics.HANDLER_ERRORS.labels(self.stage.name).inc()
+                log.exception("handler failed, retrying", extra={"retry_in_s": round(delay, 2)})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.settings.retry_backoff_max_s)
+                continue
+            metrics.HANDLER_SECONDS.labels(self.stage.name).observe(time.perf_counter() - started)
+            return result
+
+    async def _finish_in_flight(self, running: dict[asyncio.Task[Any], _Taken]) -> None:
+        """On stop: give in-flight work a deadline; what misses it is redone after restart."""
+        if not running:
+            return
+        done, pending = await asyncio.wait(running, timeout=self.settings.shutdown_timeout_s)
+        for task in done:
+            self._finish(running.pop(task), task.result())
+        for task in pending:
+            task.cancel()
+        if pending:
+            log.warning("abandoned in-flight messages at shutdown", extra={"count": len(pending)})
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    # ------------------------------------------------------------------ taking messages
+
+    def _take(self, limit: int, timeout: float) -> list[_Taken]:
+        consumer, _ = self._require()
+        raw: list[Message] = []
+        while self._backlog and len(raw) < limit:
+            raw.append(self._backlog.popleft())
+        if len(raw) < limit:
+            raw.extend(self._poll(consumer, timeout if not raw else 0, limit - len(raw)))
+        taken: list[_Taken] = []
+        for msg in raw:
+            item = self._decode(msg)
+            if item is not None:
+                taken.append(item)
+        return taken
+
+    def _poll(self, consumer: Consumer, timeout: float, limit: int | None = None) -> list[Message]:
+        msgs = consumer.consume(limit or self.settings.batch_size, timeout=max(timeout, 0))
+        good = []
+        for msg in msgs:
+            err = msg.error()
+            if err is None:
+                good.append(msg)
+            elif err.code() != KafkaError._PARTITION_EOF:
+                log.warning("consumer error", extra={"error": str(err)})
+                if err.fatal():
+                    raise RuntimeError(f"fatal consumer error: {err}")
+        return good
+
+    def _decode(self, msg: Message) -> _Taken | None:
+        """Track the message and decode it; undecodable input goes to the DLQ at once."""
+        physical = msg.topic() or ""
+        topic = self._by_physical.get(physical, physical)
+        tp = (physical, msg.partition() or 0)
+        offset = msg.offset() or 0
+        item = _Taken(msg=msg, tp=tp, offset=offset, topic=topic)
+        self._tracker.add(tp, offset)
+        metrics.CONSUMED.labels(self.stage.name, topic).inc()
+        try:
+            item.value = self._parse(topic, msg.value())
+        except BadInput as exc:
+            self._finish(item, exc)
+            return None
+        return item
+
+    def _parse(self, topic: str, value: bytes | None) -> BaseModel:
+        if value is None:
+            raise BadInput("empty message (no value)")
+        if len(value) > self.stage.max_message_bytes:
+            raise BadInput(
+                f"message is {len(value):,} bytes, over the {self.stage.max_message_bytes:,}"
+                " byte limit"
+            )
+        try:
+            value.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadInput(f"not UTF-8: {exc}") from exc
+        try:
+            return self.stage.inputs[topic].model_validate_json(value)
+        except ValidationError as exc:
+            raise BadInput(describe_validation_error(exc)) from exc
+
+    # ------------------------------------------------------------------ producing
+
+    def _finish(self, item: _Taken, result: Outputs | BadInput) -> None:
+        outputs = [self._dead_letter(item, str(result))] if isinstance(result, BadInput) else result
+        for output in outputs:
+            self._produce(output, item.tp, item.offset)
+        self._tracker.seal(item.tp, item.offset)
+
+    def _dead_letter(self, item: _Taken, reason: str) -> Output:
+        original = item.msg.value() or b""
+        raw_key = item.msg.key()
+        try:
+            key = raw_key.decode("utf-8") if raw_key is not None else None
+        except UnicodeDecodeError:
+            key = None
+        log.warning(
+            "rejected to DLQ",
+            extra={"permit_key": key, "reason": reason, "topic": item.topic, "offset": item.offset},
+        )
+        metrics.DLQ.labels(self.stage.name, item.topic).inc()
+        record = DeadLetter(
+            error=reason[:4000],
+            stage=self.stage.name,
+            source_topic=item.topic,
+            source_partition=item.tp[1],
+            source_offset=item.offset,
+            key=key,
+            original_b64=base64.b64encode(original[:DLQ_ORIGINAL_LIMIT]).decode("ascii"),
+            original_truncated=len(original) > DLQ_ORIGINAL_LIMIT,
+            failed_at=datetime.now(UTC),
+        )
+        # Keyed by source position: the DLQ topic is an audit log, not a per-permit stream.
+        return Output(Topic.DLQ.value, key or f"{item.topic}:{item.tp[1]}:{item.offset}", record)
+
+    def _produce(self, output: Output, tp: tuple[str, int], offset: int) -> None:
+        _, producer = self._require()
+        if not self._tracker.output_sent(tp, offset):
+            return  # the partition was revoked; the next owner redoes this input
+        payload = output.value.model_dump_json(exclude_none=False).encode("utf-8")
+        topic = output.topic
+
+        def on_delivery(err: KafkaError | None, _msg: Message) -> None:
+            if err is None:
+                metrics.PRODUCED.labels(self.stage.name, topic).inc()
+                self._tracker.output_acked(tp, offset)
+            elif err.fatal():
+                raise RuntimeError(f"fatal producer error: {err}")
+            else:
+                # Not acknowledged: send it again, the input stays uncommitted until it is.
+                log.warning("delivery failed, resending", extra={"error": str(err), "topic": topic})
+                self._resend.append((output, tp, offset))
+                self._tracker.output_acked(tp, offset)
+
+        while True:
+            try:
+                producer.produce(
+                    self.kafka.topic(topic), payload, output.key.encode("utf-8"),
+                    on_delivery=on_delivery,
+                )
+                return
+            except BufferError:
+                producer.poll(0.1)  # local queue full: let deliveries drain
+
+    def _resend_failed(self) -> None:
+        pending, self._resend = self._resend, []
+        for output, tp, offset in pending:
+            self._produce(output, tp, offset)
+
+    def _drain_producer(self, timeout_s: float) -> None:
+        _, producer = self._require()
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            remaining = producer.flush(min(1.0, max(0.0, deadline - time.monotonic())))
+            self._resend_failed()
+            if remaining == 0 and not self._resend:
+                return
+        log.warning("shutdown deadline passed with undelivered outputs; they are redone later")
+
+    # ------------------------------------------------------------------ committing
+
+    def _maybe_commit(self) -> None:
+        if time.monotonic() - self._last_commit >= self.settings.commit_interval_s:
+            self._commit(sync=False)
+
+    def _commit(self, *, sync: bool, only: list[tuple[str, int]] | None = None) -> None:
+        consumer, _ = self._require()
+        self._last_commit = time.monotonic()
+        offsets = self._tracker.to_commit(only)
+        if not offsets:
+            return
+        partitions = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
+        try:
+            consumer.commit(offsets=partitions, asynchronous=not sync)
+        except Exception as exc:  # a failed commit only means more replay after a crash
+            log.warning("commit failed", extra={"error": str(exc)})
+            return
+        self._tracker.committed(offsets)
+
+    # ------------------------------------------------------------------ rebalance & backpressure
+
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        log.info("partitions assigned", extra={"partitions": _names(partitions)})
+        if self._paused:
+            consumer.pause(partitions)
+
+    def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        tps = [(p.topic, p.partition) for p in partitions]
+        log.info("partitions revoked", extra={"partitions": _names(partitions)})
+        self._drain_producer(min(10.0, self.settings.shutdown_timeout_s))
+        self._commit(sync=True, only=tps)
+        self._tracker.drop(tps)
+        revoked = set(tps)
+        self._backlog = deque(m for m in self._backlog if (m.topic(), m.partition()) not in revoked)
+
+    def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        tps = [(p.topic, p.partition) for p in partitions]
+        log.warning("partitions lost", extra={"partitions": _names(partitions)})
+        self._tracker.drop(tps)
+
+    def _backpressure(self, pause: bool) -> None:
+        if pause == self._paused:
+            return
+        consumer, _ = self._require()
+        assignment = consumer.assignment()
+        if pause:
+            consumer.pause(assignment)
+        else:
+            consumer.resume(assignment)
+        self._paused = pause
+        metrics.PAUSED.labels(self.stage.name).set(1 if pause else 0)
+
+    # ------------------------------------------------------------------ client callbacks
+
+    def _on_stats(self, stats_json: str) -> None:
+        import json
+
+        stats = json.loads(stats_json)
+        for physical, topic_stats in stats.get("topics", {}).items():
+            logical = self._by_physical.get(physical)
+            if logical is None:
+                continue
+            for pid, part in topic_stats.get("partitions", {}).items():
+                lag = part.get("consumer_lag", -1)
+                if pid != "-1" and lag >= 0:
+                    metrics.CONSUMER_LAG.labels(self.stage.name, logical, pid).set(lag)
+
+    def _on_client_error(self, err: KafkaError) -> None:
+        log.warning("kafka client error", extra={"error": str(err)})
+
+    # ------------------------------------------------------------------ health
+
+    def healthy(self) -> bool:
+        return self.started and time.monotonic() - self.last_loop_at < 60
+
+    def ready(self) -> bool:
+        return self.healthy() and self.stage.on_ready()
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One readable line per problem: 'valuation: Input should be a valid number'."""
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(p) for p in error["loc"]) or "message"
+        parts.append(f"{where}: {error['msg']}")
+    return "invalid message: " + "; ".join(parts)
+
+
+def _names(partitions: list[TopicPartition]) -> list[str]:
+    return [f"{p.topic}[{p.partition}]" for p in partitions]
