@@ -1,0 +1,77 @@
+"""Real Kafka and real PostgreSQL for the suite.
+
+``KAFKA_BOOTSTRAP_SERVERS`` / ``DATABASE_URL`` win when set; otherwise the project's own
+provisioning (``localinfra``) starts a local broker and server (``make test`` does it first).
+Every test gets its own topic prefix and its own database, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from services.common.config import KafkaSettings
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"shared data not found at {SHARED_DATA} (it sits beside the repository)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        return os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+    from localinfra.kafka import ensure_kafka
+
+    return ensure_kafka()
+
+
+@pytest.fixture
+def kafka_settings(kafka_bootstrap: str) -> KafkaSettings:
+    """Settings with a topic prefix of this test's own; every pipeline topic exists (4 partitions)."""
+    from services.common.kafka import create_topics
+
+    settings = KafkaSettings(
+        bootstrap_servers=kafka_bootstrap,
+        topic_prefix=f"t{uuid.uuid4().hex[:10]}.",
+        partitions=4,
+        group_prefix=f"g{uuid.uuid4().hex[:10]}",
+    )
+    create_topics(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The server-level URL; tests use ``database_url`` (a fresh migrated database each)."""
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    from localinfra.postgres import ensure_postgres
+
+    return ensure_postgres()
+
+
+@pytest.fixture(scope="session")
+def _migrated_template(postgres_url: str) -> str:
+    from tests.support.databases import make_migrated_template
+
+    return make_migrated_template(postgres_url)
+
+
+@pytest.fixture
+def database_url(postgres_url: str, _migrated_template: str) -> Iterator[str]:
+    """A fresh database at the latest migration, dropped after the test."""
+    from tests.support.databases import clone_database, drop_database
+
+    url = clone_database(postgres_url, _migrated_template)
+    yield url
+    drop_database(postgres_url, url)
