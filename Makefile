@@ -1,0 +1,50 @@
+# leadstream — the two commands a newcomer runs are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# Start (or reuse) the local Kafka broker and PostgreSQL, exporting their addresses; variables
+# already set in the environment win and nothing is started for them.
+WITH_INFRA = set -a && eval "$$($(BIN)/python -m localinfra up)" && set +a &&
+
+.PHONY: help install test lint demo infra infra-down bench up down feed chaos clean
+
+help:
+	@echo "make demo        sample permits → tier files + summary (no Kafka, no PostgreSQL)"
+	@echo "make test        install, start Kafka + PostgreSQL, run the whole suite"
+	@echo "make infra       start local Kafka + PostgreSQL and print their addresses"
+	@echo "make infra-down  stop them"
+	@echo "make lint        ruff + mypy"
+	@echo "make bench       benchmarks (results in docs/benchmarks.md)"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(WITH_INFRA) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy schemas services localinfra bench
+
+demo: $(STAMP)
+	$(BIN)/leadstream demo $(DEMO_ARGS)
+
+infra: $(STAMP)
+	@$(BIN)/python -m localinfra up
+
+infra-down: $(STAMP)
+	$(BIN)/python -m localinfra down
+
+bench: $(STAMP)
+	$(WITH_INFRA) $(BIN)/python -m bench $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache exports

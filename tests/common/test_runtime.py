@@ -1,0 +1,183 @@
+"""The shared stream runtime through a real Kafka broker (issue 2, "what it must show")."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+
+from schemas import DeadLetter
+from services.common.config import KafkaSettings, RuntimeSettings
+from services.common.kafka import create_topics
+from tests.support.kafka import publish, read_topic, running_stage
+from tests.support.toy import TOY_OUT, permit_json, slow_async_stage, toy_stage
+
+pytestmark = pytest.mark.kafka
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def toy_kafka(kafka_settings: KafkaSettings) -> KafkaSettings:
+    create_topics(kafka_settings, [TOY_OUT])
+    return kafka_settings
+
+
+def test_ten_thousand_messages_round_trip(toy_kafka: KafkaSettings) -> None:
+    inputs = [permit_json(i) for i in range(10_000)]
+    publish(toy_kafka, "permits.raw", inputs)
+    with running_stage(toy_stage(), toy_kafka):
+        out = read_topic(toy_kafka, TOY_OUT, expect=len(inputs))
+    assert Counter(k for k, _ in out) == Counter(k for k, _ in inputs)
+
+
+def test_bad_input_goes_to_the_dlq_with_a_reason_and_good_messages_still_flow(
+    toy_kafka: KafkaSettings,
+) -> None:
+    good = [permit_json(i) for i in range(50)]
+    valid = json.loads(good[0][1])
+    bad = {
+        "not utf-8": b"\xff\xfe\x00garbage",
+        "not json": b"{this is not json",
+        "wrong types": json.dumps({**valid, "valuation": "a lot"}).encode(),
+        "missing field": json.dumps({"jurisdiction": "toy_tx"}).encode(),
+        "2 MB": json.dumps({**valid, "work_description": "x" * 2_000_000}).encode(),
+        "refused by handler": permit_json(1, prefix="BAD")[1],
+    }
+    publish(toy_kafka, "permits.raw", good[:25] + [(f"bad:{n}", v) for n, v in bad.items()]
+            + good[25:])
+    with running_stage(toy_stage(), toy_kafka):
+        out = read_topic(toy_kafka, TOY_OUT, expect=len(good))
+        dlq = read_topic(toy_kafka, "permits.dlq", expect=len(bad))
+    assert sorted(k for k, _ in out) == sorted(k for k, _ in good)
+    letters = {d.key: d for d in (DeadLetter.model_validate_json(v) for _, v in dlq)}
+    assert set(letters) == {f"bad:{n}" for n in bad}
+    reasons = {key.removeprefix("bad:"): letter.error for key, letter in letters.items()}
+    assert "not UTF-8" in reasons["not utf-8"]
+    assert "Invalid JSON" in reasons["not json"]
+    assert "valuation" in reasons["wrong types"]
+    assert "permit_number: Field required" in reasons["missing field"]
+    assert "byte limit" in reasons["2 MB"]
+    assert "refused by the toy stage" in reasons["refused by handler"]
+    for name, letter in letters.items():  # nothing is lost: the original bytes are kept
+        assert letter.original == bad[name.removeprefix("bad:")]
+        assert letter.stage == "toy" and letter.source_topic == "permits.raw"
+
+
+def _worker(settings: KafkaSettings, delay_s: float) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
+        "LEADSTREAM_TOPIC_PREFIX": settings.topic_prefix,
+        "LEADSTREAM_GROUP_PREFIX": settings.group_prefix,
+        "LEADSTREAM_COMMIT_INTERVAL_S": "0.2",
+        "TOY_DELAY_S": str(delay_s),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.support.toy_worker"], cwd=REPO, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+
+
+def _wait_for_output(settings: KafkaSettings, at_least: int, timeout_s: float = 60) -> None:
+    consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": "probe"})
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            parts = consumer.list_topics(settings.topic(TOY_OUT), timeout=10).topics[
+                settings.topic(TOY_OUT)].partitions
+            total = sum(
+                consumer.get_watermark_offsets(TopicPartition(settings.topic(TOY_OUT), p))[1]
+                for p in parts
+            )
+            if total >= at_least:
+                return
+            time.sleep(0.1)
+    finally:
+        consumer.close()
+    raise AssertionError(f"fewer than {at_least} outputs after {timeout_s} s")
+
+
+def test_sigkill_mid_stream_loses_nothing(toy_kafka: KafkaSettings) -> None:
+    inputs = [permit_json(i) for i in range(3_000)]
+    publish(toy_kafka, "permits.raw", inputs)
+    worker = _worker(toy_kafka, delay_s=0.001)
+    _wait_for_output(toy_kafka, 500)
+    worker.kill()
+    worker.wait(10)
+    restarted = _worker(toy_kafka, delay_s=0)
+    try:
+        out = read_topic(toy_kafka, TOY_OUT, expect=len(inputs), timeout_s=90)
+        keys = Counter(k for k, _ in out)
+        assert set(keys) == {k for k, _ in inputs}, "an input was lost after SIGKILL"
+    finally:
+        restarted.terminate()
+        restarted.wait(30)
+
+
+def test_sigterm_stops_cleanly_and_nothing_is_processed_twice(toy_kafka: KafkaSettings) -> None:
+    inputs = [permit_json(i) for i in range(3_000)]
+    publish(toy_kafka, "permits.raw", inputs)
+    worker = _worker(toy_kafka, delay_s=0.001)
+    _wait_for_output(toy_kafka, 500)
+    worker.send_signal(signal.SIGTERM)
+    _, stderr = worker.communicate(timeout=60)
+    assert worker.returncode == 0, stderr.decode()[-2000:]
+    restarted = _worker(toy_kafka, delay_s=0)
+    try:
+        out = read_topic(toy_kafka, TOY_OUT, expect=len(inputs), timeout_s=90)
+    finally:
+        restarted.terminate()
+        restarted.wait(30)
+    keys = Counter(k for k, _ in out)
+    assert set(keys) == {k for k, _ in inputs}
+    assert [k for k, n in keys.items() if n > 1] == [], "SIGTERM caused reprocessing"
+
+
+def _commit_state(settings: KafkaSettings, group: str) -> dict[int, tuple[int, int]]:
+    """partition → (committed offset, high watermark) of the group on permits.raw."""
+    consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": group})
+    topic = settings.topic("permits.raw")
+    try:
+        tps = [TopicPartition(topic, p) for p in range(settings.partitions)]
+        committed = consumer.committed(tps, timeout=10)
+        return {
+            tp.partition: (tp.offset, consumer.get_watermark_offsets(tp, timeout=10)[1])
+            for tp in committed
+        }
+    finally:
+        consumer.close()
+
+
+def test_async_stage_overlaps_io_and_a_slow_message_holds_back_its_partitions_commit(
+    toy_kafka: KafkaSettings,
+) -> None:
+    inputs = [permit_json(i) for i in range(2_000)]
+    publish(toy_kafka, "permits.raw", inputs[:1])  # the slow one is offset 0 of its partition
+    publish(toy_kafka, "permits.raw", inputs[1:])
+    stage = slow_async_stage(0.1, {inputs[0][0]: 8.0})
+    settings = RuntimeSettings(max_in_flight=200, commit_interval_s=0.2)
+    started = time.monotonic()
+    with running_stage(stage, toy_kafka, settings) as runtime:
+        out = read_topic(toy_kafka, TOY_OUT, expect=len(inputs) - 1, timeout_s=30)
+        fast_done = time.monotonic() - started
+        time.sleep(1)  # several commit intervals
+        while_slow = _commit_state(toy_kafka, runtime.group_id)
+        final = read_topic(toy_kafka, TOY_OUT, expect=len(inputs), timeout_s=30)
+        time.sleep(1)
+        after = _commit_state(toy_kafka, runtime.group_id)
+    # 2,000 × 100 ms with 200 in flight is ~1 s of ideal work; one at a time would be 200 s.
+    assert len({k for k, _ in out}) == len(inputs) - 1
+    assert fast_done < 10, f"2,000 messages took {fast_done:.1f} s"
+    held_back = {p: c for p, (c, high) in while_slow.items() if c != high}
+    assert len(held_back) == 1, while_slow
+    assert next(iter(held_back.values())) in (0, -1001), "committed past the unfinished message"
+    assert {k for k, _ in final} == {k for k, _ in inputs}
+    assert all(c == high for c, high in after.values()), after
