@@ -8,15 +8,21 @@ from schemas.base import SCHEMA_VERSION, permit_key
 from schemas.discards import DiscardedPermit
 from schemas.dlq import DeadLetter
 from schemas.leads import LeadScore, RetryRequest, ScoredLead
-from schemas.permits import CategorizedPermit, Categorization, EnrichedPermit, PropertyMatch, RawPermit
+from schemas.permits import (
+    Categorization,
+    CategorizedPermit,
+    EnrichedPermit,
+    PropertyMatch,
+    RawPermit,
+)
 from schemas.taxonomy import Category, ContactPriority, MatchKind, ScoringMethod, Tier, TradeGroup
 from schemas.topics import TOPIC_MODELS, Topic
 
 __all__ = [
     "SCHEMA_VERSION",
     "TOPIC_MODELS",
-    "CategorizedPermit",
     "Categorization",
+    "CategorizedPermit",
     "Category",
     "ContactPriority",
     "DeadLetter",

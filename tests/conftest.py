@@ -37,7 +37,7 @@ def kafka_bootstrap() -> str:
 
 @pytest.fixture
 def kafka_settings(kafka_bootstrap: str) -> KafkaSettings:
-    """Settings with a topic prefix of this test's own; every pipeline topic exists (4 partitions)."""
+    """Settings with a topic prefix of this test's own; every pipeline topic exists."""
     from services.common.kafka import create_topics
 
     settings = KafkaSettings(

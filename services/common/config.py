@@ -13,7 +13,9 @@ class KafkaSettings(BaseSettings):
 
     bootstrap_servers: str = Field(
         default="127.0.0.1:19092",
-        validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "LEADSTREAM_KAFKA_BOOTSTRAP_SERVERS"),
+        validation_alias=AliasChoices(
+            "KAFKA_BOOTSTRAP_SERVERS", "LEADSTREAM_KAFKA_BOOTSTRAP_SERVERS"
+        ),
     )
     topic_prefix: str = Field(
         default="",

@@ -20,6 +20,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
@@ -47,7 +48,7 @@ class Output:
     value: BaseModel
 
 
-class BadInput(Exception):  # noqa: N818 -- reads better at raise sites than BadInputError
+class BadInput(Exception):
     """The message itself is at fault: it goes to the DLQ with this reason, never retried."""
 
 
@@ -79,7 +80,7 @@ class Stage:
     def __post_init__(self) -> None:
         handlers = [self.handle, self.handle_batch, self.handle_async]
         if sum(h is not None for h in handlers) != 1:
-            raise ValueError(f"stage {self.name}: set exactly one of handle/handle_batch/handle_async")
+            raise ValueError(f"stage {self.name}: set exactly one handler")
 
 
 @dataclass
@@ -172,7 +173,7 @@ class StreamRuntime:
     # ------------------------------------------------------------------ synchronous stages
 
     def _run_sync(self) -> None:
-        consumer, producer = self._require()
+        _, producer = self._require()
         while not self._stopping:
             self.last_loop_at = time.monotonic()
             producer.poll(0)
@@ -196,7 +197,7 @@ class StreamRuntime:
         handle = self.stage.handle
         assert handle is not None
         for taken in batch:
-            self._finish(taken, self._retrying(lambda t=taken: self._guard(handle, t.value)))
+            self._finish(taken, self._retrying(partial(self._guard, handle, taken.value)))
 
     @staticmethod
     def _guard(handle: MessageHandler, value: Any) -> Outputs | BadInput:
@@ -330,28 +331,11 @@ class StreamRuntime:
         self._tracker.add(tp, offset)
         metrics.CONSUMED.labels(self.stage.name, topic).inc()
         try:
-            item.value = self._parse(topic, msg.value())
+            item.value = decode(self.stage, topic, msg.value())
         except BadInput as exc:
             self._finish(item, exc)
             return None
         return item
-
-    def _parse(self, topic: str, value: bytes | None) -> BaseModel:
-        if value is None:
-            raise BadInput("empty message (no value)")
-        if len(value) > self.stage.max_message_bytes:
-            raise BadInput(
-                f"message is {len(value):,} bytes, over the {self.stage.max_message_bytes:,}"
-                " byte limit"
-            )
-        try:
-            value.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise BadInput(f"not UTF-8: {exc}") from exc
-        try:
-            return self.stage.inputs[topic].model_validate_json(value)
-        except ValidationError as exc:
-            raise BadInput(describe_validation_error(exc)) from exc
 
     # ------------------------------------------------------------------ producing
 
@@ -362,30 +346,20 @@ class StreamRuntime:
         self._tracker.seal(item.tp, item.offset)
 
     def _dead_letter(self, item: _Taken, reason: str) -> Output:
-        original = item.msg.value() or b""
         raw_key = item.msg.key()
-        try:
-            key = raw_key.decode("utf-8") if raw_key is not None else None
-        except UnicodeDecodeError:
-            key = None
+        output = dead_letter(
+            self.stage.name, item.topic, item.tp[1], item.offset, raw_key, item.msg.value(), reason
+        )
         log.warning(
             "rejected to DLQ",
-            extra={"permit_key": key, "reason": reason, "topic": item.topic, "offset": item.offset},
+            extra={
+                "permit_key": output.key,
+                "reason": reason,
+                "topic": item.topic,
+                "offset": item.offset,
+            },
         )
-        metrics.DLQ.labels(self.stage.name, item.topic).inc()
-        record = DeadLetter(
-            error=reason[:4000],
-            stage=self.stage.name,
-            source_topic=item.topic,
-            source_partition=item.tp[1],
-            source_offset=item.offset,
-            key=key,
-            original_b64=base64.b64encode(original[:DLQ_ORIGINAL_LIMIT]).decode("ascii"),
-            original_truncated=len(original) > DLQ_ORIGINAL_LIMIT,
-            failed_at=datetime.now(UTC),
-        )
-        # Keyed by source position: the DLQ topic is an audit log, not a per-permit stream.
-        return Output(Topic.DLQ.value, key or f"{item.topic}:{item.tp[1]}:{item.offset}", record)
+        return output
 
     def _produce(self, output: Output, tp: tuple[str, int], offset: int) -> None:
         _, producer = self._require()
@@ -409,7 +383,9 @@ class StreamRuntime:
         while True:
             try:
                 producer.produce(
-                    self.kafka.topic(topic), payload, output.key.encode("utf-8"),
+                    self.kafka.topic(topic),
+                    payload,
+                    output.key.encode("utf-8"),
                     on_delivery=on_delivery,
                 )
                 return
@@ -445,7 +421,10 @@ class StreamRuntime:
             return
         partitions = [TopicPartition(t, p, o) for (t, p), o in offsets.items()]
         try:
-            consumer.commit(offsets=partitions, asynchronous=not sync)
+            if sync:
+                consumer.commit(offsets=partitions, asynchronous=False)
+            else:
+                consumer.commit(offsets=partitions, asynchronous=True)
         except Exception as exc:  # a failed commit only means more replay after a crash
             log.warning("commit failed", extra={"error": str(exc)})
             return
@@ -509,6 +488,55 @@ class StreamRuntime:
 
     def ready(self) -> bool:
         return self.healthy() and self.stage.on_ready()
+
+
+def decode(stage: Stage, topic: str, value: bytes | None) -> BaseModel:
+    """Bytes of ``topic`` → its model, or BadInput with a reason a scraper author can act on."""
+    if value is None:
+        raise BadInput("empty message (no value)")
+    if len(value) > stage.max_message_bytes:
+        raise BadInput(
+            f"message is {len(value):,} bytes, over the {stage.max_message_bytes:,} byte limit"
+        )
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"not UTF-8: {exc}") from exc
+    try:
+        return stage.inputs[topic].model_validate_json(value)
+    except ValidationError as exc:
+        raise BadInput(describe_validation_error(exc)) from exc
+
+
+def dead_letter(
+    stage: str,
+    topic: str,
+    partition: int,
+    offset: int,
+    raw_key: bytes | None,
+    value: bytes | None,
+    reason: str,
+) -> Output:
+    """The DLQ record for an input: the reason plus the original bytes, so nothing is lost."""
+    original = value or b""
+    try:
+        key = raw_key.decode("utf-8") if raw_key is not None else None
+    except UnicodeDecodeError:
+        key = None
+    metrics.DLQ.labels(stage, topic).inc()
+    record = DeadLetter(
+        error=reason[:4000],
+        stage=stage,
+        source_topic=topic,
+        source_partition=partition,
+        source_offset=offset,
+        key=key,
+        original_b64=base64.b64encode(original[:DLQ_ORIGINAL_LIMIT]).decode("ascii"),
+        original_truncated=len(original) > DLQ_ORIGINAL_LIMIT,
+        failed_at=datetime.now(UTC),
+    )
+    # Unkeyed input is keyed by its source position: the DLQ is an audit log, not a permit stream.
+    return Output(Topic.DLQ.value, key or f"{topic}:{partition}:{offset}", record)
 
 
 def describe_validation_error(exc: ValidationError) -> str:

@@ -51,8 +51,9 @@ def test_bad_input_goes_to_the_dlq_with_a_reason_and_good_messages_still_flow(
         "2 MB": json.dumps({**valid, "work_description": "x" * 2_000_000}).encode(),
         "refused by handler": permit_json(1, prefix="BAD")[1],
     }
-    publish(toy_kafka, "permits.raw", good[:25] + [(f"bad:{n}", v) for n, v in bad.items()]
-            + good[25:])
+    publish(
+        toy_kafka, "permits.raw", good[:25] + [(f"bad:{n}", v) for n, v in bad.items()] + good[25:]
+    )
     with running_stage(toy_stage(), toy_kafka):
         out = read_topic(toy_kafka, TOY_OUT, expect=len(good))
         dlq = read_topic(toy_kafka, "permits.dlq", expect=len(bad))
@@ -81,8 +82,11 @@ def _worker(settings: KafkaSettings, delay_s: float) -> subprocess.Popen[bytes]:
         "TOY_DELAY_S": str(delay_s),
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.support.toy_worker"], cwd=REPO, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "tests.support.toy_worker"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
 
 
@@ -91,8 +95,11 @@ def _wait_for_output(settings: KafkaSettings, at_least: int, timeout_s: float = 
     deadline = time.monotonic() + timeout_s
     try:
         while time.monotonic() < deadline:
-            parts = consumer.list_topics(settings.topic(TOY_OUT), timeout=10).topics[
-                settings.topic(TOY_OUT)].partitions
+            parts = (
+                consumer.list_topics(settings.topic(TOY_OUT), timeout=10)
+                .topics[settings.topic(TOY_OUT)]
+                .partitions
+            )
             total = sum(
                 consumer.get_watermark_offsets(TopicPartition(settings.topic(TOY_OUT), p))[1]
                 for p in parts

@@ -26,8 +26,13 @@ def test_every_topic_model_carries_a_schema_version() -> None:
 
 def test_blank_portal_values_are_missing_not_empty_or_zero() -> None:
     permit = RawPermit.model_validate(
-        {"jurisdiction": "austin_tx", "permit_number": " 2015-1 BP ", "property_address": "  ",
-         "owner_name": "", "valuation": None}
+        {
+            "jurisdiction": "austin_tx",
+            "permit_number": " 2015-1 BP ",
+            "property_address": "  ",
+            "owner_name": "",
+            "valuation": None,
+        }
     )
     assert permit.key == "austin_tx:2015-1 BP"
     assert permit.property_address is None and permit.owner_name is None
@@ -49,16 +54,23 @@ def test_invalid_raw_permits_are_rejected(payload: dict[str, object]) -> None:
         RawPermit.model_validate(payload)
 
 
-@pytest.mark.parametrize(("score", "tier"), [(100, "A"), (80, "A"), (79, "B"), (50, "B"),
-                                             (49, "C"), (0, "C"), (-1, "RETRY")])
+@pytest.mark.parametrize(
+    ("score", "tier"),
+    [(100, "A"), (80, "A"), (79, "B"), (50, "B"), (49, "C"), (0, "C"), (-1, "RETRY")],
+)
 def test_tier_is_computed_from_the_score(score: int, tier: str) -> None:
     assert tier_for(score) == Tier(tier)
 
 
 def test_a_score_whose_tier_disagrees_is_rejected() -> None:
     with pytest.raises(ValidationError, match="does not match"):
-        LeadScore(score=95, tier=Tier.C, contact_priority=ContactPriority.CALL,
-                  scoring_method=ScoringMethod.LLM, scored_at="2026-01-01T00:00:00Z")
+        LeadScore(
+            score=95,
+            tier=Tier.C,
+            contact_priority=ContactPriority.CALL,
+            scoring_method=ScoringMethod.LLM,
+            scored_at="2026-01-01T00:00:00Z",
+        )
 
 
 def test_scored_lead_schema_requires_the_enrichment_and_score_sections() -> None:

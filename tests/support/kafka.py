@@ -14,11 +14,17 @@ from services.common.config import KafkaSettings, RuntimeSettings
 from services.common.runtime import Stage, StreamRuntime
 
 
-def publish(settings: KafkaSettings, topic: str, records: Iterable[tuple[str | None, bytes]]) -> int:
+def publish(
+    settings: KafkaSettings, topic: str, records: Iterable[tuple[str | None, bytes]]
+) -> int:
     """Produce (key, value) pairs to a logical topic and wait until all are acknowledged."""
     producer = Producer(
-        {"bootstrap.servers": settings.bootstrap_servers, "enable.idempotence": True,
-         "linger.ms": 5, "message.max.bytes": 8 * 1024 * 1024}
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "enable.idempotence": True,
+            "linger.ms": 5,
+            "message.max.bytes": 8 * 1024 * 1024,
+        }
     )
     count = 0
     for key, value in records:
@@ -39,8 +45,12 @@ def read_topic(
 ) -> list[tuple[str | None, bytes]]:
     """Read a topic from the beginning until ``expect`` messages arrived (or time out)."""
     consumer = Consumer(
-        {"bootstrap.servers": settings.bootstrap_servers, "group.id": f"reader-{uuid.uuid4()}",
-         "auto.offset.reset": "earliest", "enable.auto.commit": False}
+        {
+            "bootstrap.servers": settings.bootstrap_servers,
+            "group.id": f"reader-{uuid.uuid4()}",
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
     )
     consumer.subscribe([settings.topic(topic)])
     out: list[tuple[str | None, bytes]] = []

@@ -7,14 +7,13 @@ or a lead: it is what makes the store's writes idempotent.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
     DateTime,
-
     ForeignKey,
     Index,
     Integer,
@@ -41,7 +40,7 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: Json, list[str]: Json}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {dict[str, Any]: Json, list[str]: Json}
 
 
 def _now() -> Any:
@@ -125,9 +124,7 @@ class ScoredLeadRow(Base):
     __table_args__ = (
         CheckConstraint("score >= -1 AND score <= 100", name="score_range"),
         CheckConstraint("tier IN ('A','B','C','RETRY')", name="tier_enum"),
-        CheckConstraint(
-            "status IN ('new','exported','sold','converted')", name="status_enum"
-        ),
+        CheckConstraint("status IN ('new','exported','sold','converted')", name="status_enum"),
         CheckConstraint("sold_count >= 0", name="sold_count_nonneg"),
         Index("ix_scored_leads_score_recency", "score", "scored_at", "id"),
     )
@@ -280,4 +277,3 @@ __all__ = [
     "ScoredLeadRow",
     "ScoringCacheRow",
 ]
-
