@@ -17,6 +17,8 @@ help:
 	@echo "make infra-down  stop them"
 	@echo "make lint        ruff + mypy"
 	@echo "make bench       benchmarks (results in docs/benchmarks.md)"
+	@echo "make up / down   the whole pipeline as local processes on real Kafka + PostgreSQL"
+	@echo "make feed        publish generated permits (or FILE=... FORMAT=...)"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +47,16 @@ infra-down: $(STAMP)
 
 bench: $(STAMP)
 	$(WITH_INFRA) $(BIN)/python -m bench $(BENCH_ARGS)
+
+up: $(STAMP)
+	$(WITH_INFRA) $(BIN)/python -m localinfra.stack up
+
+down: $(STAMP)
+	$(BIN)/python -m localinfra.stack down
+
+# Generated permits by default; a real export with FILE=... FORMAT=austin|fortworth|nashville|cary|jsonl
+feed: $(STAMP)
+	$(WITH_INFRA) $(if $(FILE),$(BIN)/leadstream publish $(FILE) --format $(FORMAT) $(FEED_ARGS),$(BIN)/leadstream demo-feed $(FEED_ARGS))
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache exports
