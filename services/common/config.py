@@ -9,7 +9,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class KafkaSettings(BaseSettings):
     """Where the broker is and how topics are named and sized."""
 
-    model_config = SettingsConfigDict(env_prefix="LEADSTREAM_", extra="ignore")
+    # populate_by_name: code and tests may pass bootstrap_servers= despite the env alias.
+    model_config = SettingsConfigDict(
+        env_prefix="LEADSTREAM_", extra="ignore", populate_by_name=True
+    )
 
     bootstrap_servers: str = Field(
         default="127.0.0.1:19092",
@@ -30,7 +33,9 @@ class KafkaSettings(BaseSettings):
 
 
 class DatabaseSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="LEADSTREAM_", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="LEADSTREAM_", extra="ignore", populate_by_name=True
+    )
 
     database_url: str = Field(
         default="postgresql+psycopg2://postgres@127.0.0.1:55432/leadstream",

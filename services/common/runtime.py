@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
+from functools import cache, partial
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
@@ -118,6 +118,10 @@ class StreamRuntime:
         self.started = False
         self._consumer: Consumer | None = None
         self._producer: Producer | None = None
+        # Labelled metric children, looked up once: .labels() is costly on a per-message path.
+        self._consumed = cache(partial(metrics.CONSUMED.labels, stage.name))
+        self._produced = cache(partial(metrics.PRODUCED.labels, stage.name))
+        self._handler_seconds = metrics.HANDLER_SECONDS.labels(stage.name)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -219,7 +223,7 @@ class StreamRuntime:
                 self._idle(delay)
                 delay = min(delay * 2, self.settings.retry_backoff_max_s)
                 continue
-            metrics.HANDLER_SECONDS.labels(self.stage.name).observe(time.perf_counter() - started)
+            self._handler_seconds.observe(time.perf_counter() - started)
             return result
 
     def _idle(self, seconds: float) -> None:
@@ -276,7 +280,7 @@ class StreamRuntime:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.settings.retry_backoff_max_s)
                 continue
-            metrics.HANDLER_SECONDS.labels(self.stage.name).observe(time.perf_counter() - started)
+            self._handler_seconds.observe(time.perf_counter() - started)
             return result
 
     async def _finish_in_flight(self, running: dict[asyncio.Task[Any], _Taken]) -> None:
@@ -329,7 +333,7 @@ class StreamRuntime:
         offset = msg.offset() or 0
         item = _Taken(msg=msg, tp=tp, offset=offset, topic=topic)
         self._tracker.add(tp, offset)
-        metrics.CONSUMED.labels(self.stage.name, topic).inc()
+        self._consumed(topic).inc()
         try:
             item.value = decode(self.stage, topic, msg.value())
         except BadInput as exc:
@@ -370,7 +374,7 @@ class StreamRuntime:
 
         def on_delivery(err: KafkaError | None, _msg: Message) -> None:
             if err is None:
-                metrics.PRODUCED.labels(self.stage.name, topic).inc()
+                self._produced(topic).inc()
                 self._tracker.output_acked(tp, offset)
             elif err.fatal():
                 raise RuntimeError(f"fatal producer error: {err}")

@@ -11,14 +11,14 @@ from schemas import RawPermit
 from services.common.runtime import BadInput, Output, Stage
 
 TOY_OUT = "toy.out"
+DELAY_S = float(os.environ.get("TOY_DELAY_S", "0"))  # worker processes: slow the stage down
 
 
 def echo(permit: RawPermit) -> Sequence[Output]:
     if permit.permit_number.startswith("BAD-"):
         raise BadInput(f"permit number {permit.permit_number!r} is refused by the toy stage")
-    delay = float(os.environ.get("TOY_DELAY_S", "0"))
-    if delay:
-        time.sleep(delay)
+    if DELAY_S:
+        time.sleep(DELAY_S)
     return [Output(TOY_OUT, permit.key, permit)]
 
 
