@@ -10,13 +10,21 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
 
 from services.common.config import KafkaSettings
+from tests.support.containers import docker_available, kafka_from_container, postgres_from_container
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@lru_cache(maxsize=1)
+def _use_containers() -> bool:
+    """Docker present and nothing configured: testcontainers may supply the servers."""
+    return os.environ.get("LEADSTREAM_TESTCONTAINERS", "auto") != "off" and docker_available()
 
 
 @pytest.fixture(scope="session")
@@ -30,6 +38,8 @@ def shared_data() -> Path:
 def kafka_bootstrap() -> str:
     if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
         return os.environ["KAFKA_BOOTSTRAP_SERVERS"]
+    if _use_containers():
+        return kafka_from_container()
     from localinfra.kafka import ensure_kafka
 
     return ensure_kafka()
@@ -55,6 +65,8 @@ def postgres_url() -> str:
     """The server-level URL; tests use ``database_url`` (a fresh migrated database each)."""
     if os.environ.get("DATABASE_URL"):
         return os.environ["DATABASE_URL"]
+    if _use_containers():
+        return postgres_from_container()
     from localinfra.postgres import ensure_postgres
 
     return ensure_postgres()
