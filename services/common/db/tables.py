@@ -23,9 +23,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.schema import DDL
 
 from services.common.db.types import BigId, Json
 
@@ -89,7 +92,8 @@ class PropertyRow(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     county: Mapped[str] = mapped_column(String(64))
-    account_id: Mapped[str] = mapped_column(String(64))
+    # Indexed alone too: a permit's parcel id is looked up without knowing the county.
+    account_id: Mapped[str] = mapped_column(String(64), index=True)
     parcel_id: Mapped[str | None] = mapped_column(String(64), index=True)
     situs_address: Mapped[str | None] = mapped_column(String(256))
     situs_normalized: Mapped[str | None] = mapped_column(String(256), index=True)
@@ -127,6 +131,10 @@ class ScoredLeadRow(Base):
         CheckConstraint("status IN ('new','exported','sold','converted')", name="status_enum"),
         CheckConstraint("sold_count >= 0", name="sold_count_nonneg"),
         Index("ix_scored_leads_score_recency", "score", "scored_at", "id"),
+        # The buyer API matches city and county case-insensitively; these indexes also give
+        # the planner statistics on the lower-cased values (a rare county is then cheap).
+        Index("ix_scored_leads_lower_city", text("lower(city)")),
+        Index("ix_scored_leads_lower_county", text("lower(county)")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -179,6 +187,19 @@ class ScoredLeadRow(Base):
     exported_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+
+
+# Category implies trade group; without these statistics the planner multiplies their
+# selectivities and badly misjudges filters like "category roof, trade group luxury_outdoor".
+# (SQLAlchemy has no construct for it; the migration creates the same.)
+event.listen(
+    ScoredLeadRow.__table__,
+    "after_create",
+    DDL(  # type: ignore[no-untyped-call]
+        "CREATE STATISTICS st_scored_leads_trade_group_category (mcv) "
+        "ON trade_group, category FROM scored_leads"
+    ).execute_if(dialect="postgresql"),
+)
 
 
 class DiscardedPermitRow(Base):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, pool
 
 from services.common.db.tables import Base
 
@@ -20,7 +20,11 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connectable = config.attributes.get("connection")
     if connectable is None:
-        connectable = create_engine(str(config.get_main_option("sqlalchemy.url")))
+        # No pool: a pooled connection would outlive the migration and keep the database busy
+        # (e.g. the test template database cannot be cloned while anyone is connected to it).
+        connectable = create_engine(
+            str(config.get_main_option("sqlalchemy.url")), poolclass=pool.NullPool
+        )
     with connectable.connect() as connection:
         context.configure(
             connection=connection,

@@ -203,6 +203,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("county", "account_id", name=op.f("uq_properties_county_account_id")),
     )
     with op.batch_alter_table("properties", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_properties_account_id"), ["account_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_properties_parcel_id"), ["parcel_id"], unique=False)
         batch_op.create_index(
             batch_op.f("ix_properties_situs_normalized"), ["situs_normalized"], unique=False
@@ -399,6 +400,15 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_scored_leads_trade_group"), ["trade_group"], unique=False
         )
+        batch_op.create_index("ix_scored_leads_lower_city", [sa.text("lower(city)")], unique=False)
+        batch_op.create_index(
+            "ix_scored_leads_lower_county", [sa.text("lower(county)")], unique=False
+        )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE STATISTICS st_scored_leads_trade_group_category (mcv) "
+            "ON trade_group, category FROM scored_leads"
+        )
 
     op.create_table(
         "lead_purchases",
@@ -437,6 +447,8 @@ def downgrade() -> None:
 
     op.drop_table("lead_purchases")
     with op.batch_alter_table("scored_leads", schema=None) as batch_op:
+        batch_op.drop_index("ix_scored_leads_lower_county")
+        batch_op.drop_index("ix_scored_leads_lower_city")
         batch_op.drop_index(batch_op.f("ix_scored_leads_trade_group"))
         batch_op.drop_index(batch_op.f("ix_scored_leads_tier"))
         batch_op.drop_index(batch_op.f("ix_scored_leads_status"))
@@ -459,6 +471,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_properties_situs_street"))
         batch_op.drop_index(batch_op.f("ix_properties_situs_normalized"))
         batch_op.drop_index(batch_op.f("ix_properties_parcel_id"))
+        batch_op.drop_index(batch_op.f("ix_properties_account_id"))
 
     op.drop_table("properties")
     op.drop_table("permits")
