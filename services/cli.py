@@ -10,6 +10,7 @@ from collections.abc import Sequence
 # Modules with a ``register(subparsers)`` function; each adds its subcommands.
 COMMAND_MODULES = (
     "services.common.commands",
+    "services.ingest.commands",
     "services.categorizer.commands",
     "services.enricher.commands",
     "services.scorer.commands",

@@ -1,0 +1,243 @@
+"""Permit + rules + clock → a categorised permit or a discard with its reason (pure)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from functools import lru_cache
+
+from schemas.discards import DiscardedPermit
+from schemas.permits import Categorization, CategorizedPermit, RawPermit
+from schemas.taxonomy import Category, TradeGroup
+from services.categorizer.phrases import Hit, words
+from services.categorizer.rules import JunkScope, PhraseGroup, Rules
+
+STAGE = "categorizer"
+# Structured fields read as evidence, in the order they are trusted for residential/commercial.
+EVIDENCE_FIELDS = ("permit_type", "permit_class", "work_type")
+NAME_FIELDS = ("applicant_name", "contractor_name", "owner_name")
+# Field words sort after every description word: the description decides ties.
+_FIELD_POSITION = 1_000_000
+# Tags name other sellable trades: these groups are never a tag, and an unsellable permit
+# (demolition, temporary, signage) has no tags.
+_NOT_TAGS = frozenset({TradeGroup.UNSELLABLE, TradeGroup.OTHER})
+
+FLAG_ISSUED_DATE_UNKNOWN = "issued_date_unknown"
+FLAG_ISSUED_AFTER_AS_OF = "issued_after_as_of"
+FLAG_NO_DESCRIPTION = "no_description"
+FLAG_NO_EVIDENCE = "no_category_evidence"
+
+
+_Evidence = Hit[PhraseGroup]
+
+
+@dataclass
+class _Standing:
+    """How strongly the evidence points at one category."""
+
+    priority: int
+    count: int
+    decider: _Evidence  # the earliest hit at that priority
+
+
+def categorize(
+    permit: RawPermit, rules: Rules, as_of: datetime
+) -> CategorizedPermit | DiscardedPermit:
+    """Decide the trade of a permit, or why it will not become a lead.
+
+    ``as_of`` is the clock freshness is judged against (the message's ``scraped_at`` in the
+    pipeline); it is also the discard time, so the same input always gives the same output.
+    Discard precedence: invalid > production_builder > junk > stale.
+    """
+    description = _description_hits(rules, permit.work_description)
+    fields = [
+        evidence
+        for index, name in enumerate(EVIDENCE_FIELDS)
+        for evidence in _field_hits(rules, index, getattr(permit, name))
+    ]
+    evidence = [*description, *fields]
+
+    standing = _standings(evidence)
+    base = max(
+        standing,
+        key=lambda c: (standing[c].priority, standing[c].count, -standing[c].decider.position),
+        default=Category.OTHER,
+    )
+    decider = standing[base].decider if base in standing else None
+    commercial, commercial_evidence = _commercial(fields, description)
+    category = rules.commercial_variants.get(base, base) if commercial else base
+    tags, tag_evidence = _tags(description, base, category, commercial, rules)
+
+    as_of_date = as_of.date()
+    days_old = (as_of_date - permit.issued_date).days if permit.issued_date else None
+    flags = []
+    if days_old is None:
+        flags.append(FLAG_ISSUED_DATE_UNKNOWN)
+    elif days_old < 0:
+        flags.append(FLAG_ISSUED_AFTER_AS_OF)
+    if permit.work_description is None:
+        flags.append(FLAG_NO_DESCRIPTION)
+    if decider is None:
+        flags.append(FLAG_NO_EVIDENCE)
+
+    builder = _production_builder(permit, base, rules)
+    junk = _junk(evidence, decider)
+    shown = [decider, commercial_evidence, *tag_evidence, junk[1] if junk else None]
+    shown_text = list(dict.fromkeys(str(e) for e in shown if e is not None))
+    if builder is not None:
+        shown_text.append(builder)
+
+    categorization = Categorization(
+        category=category,
+        trade_group=rules.trade_groups[category],
+        is_commercial=commercial,
+        tags=tags,
+        evidence=shown_text,
+        days_old=days_old,
+        as_of=as_of_date,
+        flags=flags,
+        rules_version=rules.version,
+    )
+
+    verdict = _discard(permit, builder, junk, days_old, as_of_date, rules)
+    if verdict is None:
+        return CategorizedPermit(permit=permit, categorization=categorization)
+    reason, detail = verdict
+    return DiscardedPermit(
+        permit=permit,
+        reason=reason,
+        detail=detail[:1000],
+        stage=STAGE,
+        rules_version=rules.version,
+        categorization=categorization,
+        discarded_at=as_of,
+    )
+
+
+def _discard(
+    permit: RawPermit,
+    builder: str | None,
+    junk: tuple[str, _Evidence] | None,
+    days_old: int | None,
+    as_of: date,
+    rules: Rules,
+) -> tuple[str, str] | None:
+    """(reason, detail) by precedence invalid > production_builder > junk > stale, or None."""
+    if permit.property_address is None and permit.parcel_id is None:
+        return "invalid", "no property address and no parcel id: nowhere to sell"
+    if builder is not None:
+        return "production_builder", f"production builder: {builder}"
+    if junk is not None:
+        kind, why = junk
+        return f"junk:{kind}", f"junk project ({kind.replace('_', ' ')}): {why}"
+    if days_old is not None and days_old > rules.stale_after_days:
+        return "stale", (
+            f"issued {permit.issued_date} is {days_old} days before {as_of}"
+            f" (limit {rules.stale_after_days})"
+        )
+    return None
+
+
+@lru_cache(maxsize=8_192)
+def _description_hits(rules: Rules, text: str | None) -> tuple[_Evidence, ...]:
+    """Descriptions repeat (boilerplate of volume builders, trade change-outs): the recent
+    ones are read once."""
+    return tuple(rules.description.find(words(text), 0, "description")) if text else ()
+
+
+@lru_cache(maxsize=8_192)
+def _field_hits(rules: Rules, index: int, text: str | None) -> tuple[_Evidence, ...]:
+    """Portals repeat a small set of type/class values: each is read once."""
+    if not text:
+        return ()
+    offset = _FIELD_POSITION * (index + 1)
+    return tuple(rules.fields.find(words(text), offset, EVIDENCE_FIELDS[index]))
+
+
+def _standings(evidence: Sequence[_Evidence]) -> dict[Category, _Standing]:
+    standing: dict[Category, _Standing] = {}
+    for item in evidence:
+        category, priority = item.value.category, item.value.priority
+        if category is None:
+            continue
+        current = standing.get(category)
+        if current is None or priority > current.priority:
+            standing[category] = _Standing(priority, 1, item)
+        elif priority == current.priority:
+            current.count += 1
+    return standing
+
+
+def _commercial(
+    fields: Sequence[_Evidence], description: Sequence[_Evidence]
+) -> tuple[bool, _Evidence | None]:
+    """The portal's own residential/commercial class wins; else the first word that says."""
+    for item in (*fields, *description):
+        if item.value.commercial is not None:
+            return item.value.commercial, item
+    return False, None
+
+
+def _tags(
+    description: Sequence[_Evidence],
+    base: Category,
+    category: Category,
+    commercial: bool,
+    rules: Rules,
+) -> tuple[list[Category], list[_Evidence]]:
+    """Other sellable trades the description clearly names, in the order it names them."""
+    tags: list[Category] = []
+    shown: list[_Evidence] = []
+    if rules.trade_groups[base] is TradeGroup.UNSELLABLE:
+        return tags, shown
+    excluded = rules.never_tags | rules.tags_not_with.get(base, frozenset())
+    for item in description:
+        tag = item.value.category
+        if (
+            tag is None
+            or tag == base
+            or tag in excluded
+            or item.value.priority < rules.tag_min_priority
+            or rules.trade_groups[tag] in _NOT_TAGS
+        ):
+            continue
+        if commercial:
+            tag = rules.commercial_variants.get(tag, tag)
+        if tag != category and tag not in tags:
+            tags.append(tag)
+            shown.append(item)
+    return tags, shown
+
+
+def _junk(evidence: Sequence[_Evidence], decider: _Evidence | None) -> tuple[str, _Evidence] | None:
+    """The junk kind, if the main work is junk or a junk-anywhere phrase is present."""
+    if decider is not None and decider.value.junk is not None:
+        scope = decider.value.junk_if
+        replaced = any(item.value.replacement for item in evidence)
+        if scope is JunkScope.PRIMARY or (scope is JunkScope.PRIMARY_REPLACED and replaced):
+            return decider.value.junk, decider
+    for item in evidence:
+        if item.value.junk is not None and item.value.junk_if is JunkScope.ANYWHERE:
+            return item.value.junk, item
+    return None
+
+
+def _production_builder(permit: RawPermit, base: Category, rules: Rules) -> str | None:
+    """Who the production builder is ("'kb home' in contractor_name"), if one built this."""
+    if base not in rules.builder_scope:
+        return None
+    for name_field in NAME_FIELDS:
+        name = getattr(permit, name_field)
+        if not name:
+            continue
+        signals = {hit.value: hit.phrase for hit in rules.builder_names.find(words(name))}
+        if "named" in signals:
+            return f"{signals['named']!r} in {name_field}"
+        if "pattern" in signals and "not_builder" not in signals:
+            return f"{name!r} ({signals['pattern']!r}) in {name_field}"
+    if permit.work_description:
+        for hit in rules.builder_description.find(words(permit.work_description)):
+            if hit.value == "named":
+                return f"{hit.phrase!r} in the description"
+    return None

@@ -1,0 +1,237 @@
+"""Categorizer predictions measured against hand labels (``shared/data/labels/README.md``)."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from schemas.discards import DiscardedPermit
+from schemas.permits import Categorization, CategorizedPermit
+from schemas.taxonomy import Category
+
+# Discard values of the labels file and of ``leadstream categorize`` output, by precedence.
+DISCARD_VALUES = ("none", "invalid", "production_builder", "junk", "stale")
+# The labelled discard reasons whose precision and recall are reported.
+MEASURED_DISCARDS = ("production_builder", "junk")
+PREDICTION_COLUMNS = (
+    "permit_number",
+    "category",
+    "tags",
+    "is_commercial",
+    "discard",
+    "trade_group",
+    "evidence",
+)
+
+
+class LabelsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One permit's category, tags, commercial flag and discard — labelled or predicted."""
+
+    permit_number: str
+    category: Category
+    tags: frozenset[Category]
+    is_commercial: bool
+    discard: str
+    note: str = ""
+
+
+def verdict_of(result: CategorizedPermit | DiscardedPermit) -> Verdict:
+    categorization = _categorization(result)
+    discard = result.reason_group if isinstance(result, DiscardedPermit) else "none"
+    return Verdict(
+        permit_number=result.permit.permit_number,
+        category=categorization.category,
+        tags=frozenset(categorization.tags),
+        is_commercial=categorization.is_commercial,
+        discard=discard,
+    )
+
+
+def prediction_row(result: CategorizedPermit | DiscardedPermit) -> dict[str, str]:
+    """A row of ``leadstream categorize --out``: the label columns plus trade group, evidence."""
+    categorization = _categorization(result)
+    verdict = verdict_of(result)
+    return {
+        "permit_number": verdict.permit_number,
+        "category": verdict.category.value,
+        "tags": ";".join(tag.value for tag in categorization.tags),
+        "is_commercial": "1" if verdict.is_commercial else "0",
+        "discard": verdict.discard,
+        "trade_group": categorization.trade_group.value,
+        "evidence": "; ".join(categorization.evidence),
+    }
+
+
+def _categorization(result: CategorizedPermit | DiscardedPermit) -> Categorization:
+    categorization = result.categorization
+    if categorization is None:  # the categorizer always attaches one; other stages may not
+        raise ValueError(f"{result.key}: discarded without a categorization")
+    return categorization
+
+
+def read_labels(path: Path) -> dict[str, Verdict]:
+    """The labels file by permit number; a bad value names its line."""
+    labels: dict[str, Verdict] = {}
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"permit_number", "category", "tags", "is_commercial", "discard"} - set(
+            reader.fieldnames or ()
+        )
+        if missing:
+            raise LabelsError(f"{path}: missing columns {', '.join(sorted(missing))}")
+        for line, row in enumerate(reader, start=2):
+            try:
+                verdict = Verdict(
+                    permit_number=row["permit_number"].strip(),
+                    category=Category(row["category"].strip()),
+                    tags=frozenset(
+                        Category(t.strip()) for t in row["tags"].split(";") if t.strip()
+                    ),
+                    is_commercial=_flag(row["is_commercial"]),
+                    discard=_discard(row["discard"]),
+                    note=(row.get("note") or "").strip(),
+                )
+            except ValueError as exc:
+                raise LabelsError(f"{path}:{line}: {exc}") from exc
+            labels[verdict.permit_number] = verdict
+    return labels
+
+
+def _flag(text: str) -> bool:
+    if text.strip() not in ("0", "1"):
+        raise ValueError(f"is_commercial must be 0 or 1, not {text!r}")
+    return text.strip() == "1"
+
+
+def _discard(text: str) -> str:
+    if text.strip() not in DISCARD_VALUES:
+        raise ValueError(f"discard must be one of {', '.join(DISCARD_VALUES)}, not {text!r}")
+    return text.strip()
+
+
+@dataclass(frozen=True)
+class Score:
+    precision: float
+    recall: float
+
+    @property
+    def f1(self) -> float:
+        total = self.precision + self.recall
+        return 2 * self.precision * self.recall / total if total else 0.0
+
+
+@dataclass
+class Evaluation:
+    compared: int = 0
+    unmatched_labels: list[str] = field(default_factory=list)
+    category_accuracy: float = 0.0
+    macro_f1: float = 0.0
+    commercial_accuracy: float = 0.0
+    tag_score: Score = Score(0.0, 0.0)
+    discards: dict[str, Score] = field(default_factory=dict)
+    # gold category → how often it was missed, and what it was taken for
+    confusion: list[tuple[Category, int, int, Counter[Category]]] = field(default_factory=list)
+    errors: list[tuple[Verdict, Verdict]] = field(default_factory=list)
+
+
+def evaluate(labels: Mapping[str, Verdict], predictions: Mapping[str, Verdict]) -> Evaluation:
+    """Compare the labelled permits; freshness is not labelled (it depends on the clock), so a
+    permit predicted stale counts as not discarded."""
+    pairs = [
+        (gold, _unlabelled_stale(predictions[n])) for n, gold in labels.items() if n in predictions
+    ]
+    result = Evaluation(
+        compared=len(pairs),
+        unmatched_labels=sorted(n for n in labels if n not in predictions),
+    )
+    if not pairs:
+        return result
+    result.category_accuracy = _share(gold.category == pred.category for gold, pred in pairs)
+    result.commercial_accuracy = _share(
+        gold.is_commercial == pred.is_commercial for gold, pred in pairs
+    )
+    categories = {gold.category for gold, _ in pairs} | {pred.category for _, pred in pairs}
+    result.macro_f1 = sum(
+        _score(((g.category == c, p.category == c) for g, p in pairs)).f1 for c in categories
+    ) / len(categories)
+    result.tag_score = _tag_score(pairs)
+    result.discards = {
+        reason: _score((g.discard == reason, p.discard == reason) for g, p in pairs)
+        for reason in MEASURED_DISCARDS
+    }
+    misses: dict[Category, Counter[Category]] = {}
+    totals: Counter[Category] = Counter(gold.category for gold, _ in pairs)
+    for gold, pred in pairs:
+        if gold.category != pred.category:
+            misses.setdefault(gold.category, Counter())[pred.category] += 1
+        if (gold.category, gold.is_commercial, gold.discard) != (
+            pred.category,
+            pred.is_commercial,
+            pred.discard,
+        ):
+            result.errors.append((gold, pred))
+    result.confusion = sorted(
+        ((c, sum(taken.values()), totals[c], taken) for c, taken in misses.items()),
+        key=lambda row: (-row[1], row[0].value),
+    )
+    return result
+
+
+def _unlabelled_stale(verdict: Verdict) -> Verdict:
+    return replace(verdict, discard="none") if verdict.discard == "stale" else verdict
+
+
+def _share(outcomes: Iterable[bool]) -> float:
+    values = list(outcomes)
+    return sum(values) / len(values) if values else 0.0
+
+
+def _score(outcomes: Iterable[tuple[bool, bool]]) -> Score:
+    """Precision and recall from (is gold, is predicted) pairs."""
+    counts = Counter(outcomes)
+    hits = counts[(True, True)]
+    predicted = hits + counts[(False, True)]
+    actual = hits + counts[(True, False)]
+    return Score(hits / predicted if predicted else 0.0, hits / actual if actual else 0.0)
+
+
+def _tag_score(pairs: list[tuple[Verdict, Verdict]]) -> Score:
+    hits = sum(len(g.tags & p.tags) for g, p in pairs)
+    predicted = sum(len(p.tags) for _, p in pairs)
+    actual = sum(len(g.tags) for g, _ in pairs)
+    return Score(hits / predicted if predicted else 0.0, hits / actual if actual else 0.0)
+
+
+def format_evaluation(result: Evaluation, *, worst: int = 8) -> str:
+    lines = [
+        f"labelled permits compared:   {result.compared}"
+        + (
+            f"  (not in the data: {len(result.unmatched_labels)})"
+            if result.unmatched_labels
+            else ""
+        ),
+        f"primary category accuracy:   {result.category_accuracy:.3f}",
+        f"macro-F1 over categories:    {result.macro_f1:.3f}",
+        f"is_commercial accuracy:      {result.commercial_accuracy:.3f}",
+        f"tags precision / recall:     {result.tag_score.precision:.3f} / "
+        f"{result.tag_score.recall:.3f}",
+    ]
+    for reason, score in result.discards.items():
+        lines.append(
+            f"discard {reason + ':':<20} precision {score.precision:.3f}  recall {score.recall:.3f}"
+            f"  F1 {score.f1:.3f}"
+        )
+    if result.confusion:
+        lines.append("worst categories (missed / labelled → taken for):")
+        for category, missed, total, taken in result.confusion[:worst]:
+            taken_for = ", ".join(f"{c.value} ×{n}" for c, n in taken.most_common())
+            lines.append(f"  {category.value:<24} {missed:>3} / {total:<3} → {taken_for}")
+    return "\n".join(lines)

@@ -1,0 +1,186 @@
+"""The categorizer's rules: one reviewed data file (``rules.yaml``), checked and compiled once.
+
+A broken file fails at start-up with the file name and what is wrong, never at the first
+permit that happens to need the broken rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from schemas.taxonomy import Category, TradeGroup
+from services.categorizer.phrases import PhraseSyntaxError, PhraseTable
+
+DEFAULT_RULES_PATH = Path(__file__).with_name("rules.yaml")
+
+
+class RulesError(Exception):
+    """The rules file cannot be used; the message names the file and the problem."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class JunkScope(StrEnum):
+    ANYWHERE = "anywhere"  # junk wherever the phrase appears
+    PRIMARY = "primary"  # junk when this phrase decides the primary category
+    PRIMARY_REPLACED = "primary_replaced"  # ... and the permit replaces something
+
+
+class PhraseGroup(_Strict):
+    """Phrases that mean the same thing, and what they are evidence of."""
+
+    phrases: list[str] = Field(min_length=1)
+    category: Category | None = None
+    priority: int = Field(default=0, ge=0, le=100)
+    junk: str | None = Field(default=None, pattern=r"^[a-z_]+$")
+    junk_if: JunkScope | None = None
+    commercial: bool | None = None
+    replacement: bool = False
+    ignore: bool = False
+
+    @model_validator(mode="after")
+    def _one_meaning(self) -> PhraseGroup:
+        if self.ignore and (self.category or self.junk or self.replacement or self.commercial):
+            raise ValueError("an ignore group carries no other meaning")
+        if self.category is not None and self.priority == 0:
+            raise ValueError("a category group needs a priority (1-100)")
+        if self.category is None and self.priority:
+            raise ValueError("priority is only meaningful with a category")
+        if self.junk is not None and self.junk_if is None:
+            raise ValueError("a junk group needs junk_if: anywhere, primary or primary_replaced")
+        if self.junk_if not in (None, JunkScope.ANYWHERE) and self.category is None:
+            raise ValueError(f"junk_if: {self.junk_if} needs the group's category")
+        meaningful = (
+            self.ignore
+            or self.category
+            or self.junk
+            or self.replacement
+            or self.commercial is not None
+        )
+        if not meaningful:
+            raise ValueError(
+                "the group says nothing: give a category, junk, commercial, replacement or ignore"
+            )
+        return self
+
+
+class ProductionBuilders(_Strict):
+    applies_to: list[Category] = Field(min_length=1)
+    names: list[str] = Field(min_length=1)
+    name_patterns: list[str] = Field(default_factory=list)
+    not_builders: list[str] = Field(default_factory=list)
+    description_flags: list[str] = Field(default_factory=list)
+
+
+class TagRules(_Strict):
+    min_priority: int = Field(ge=0, le=100)
+    never: list[Category] = Field(default_factory=list)
+    not_with: dict[Category, list[Category]] = Field(default_factory=dict)
+
+
+class RulesFile(_Strict):
+    rules_version: str = Field(min_length=1, max_length=64)
+    stale_after_days: int = Field(gt=0)
+    taxonomy: dict[Category, TradeGroup]
+    commercial_variants: dict[Category, Category]
+    tags: TagRules
+    production_builders: ProductionBuilders
+    description: list[PhraseGroup]
+    fields: list[PhraseGroup]
+
+    @model_validator(mode="after")
+    def _complete_taxonomy(self) -> RulesFile:
+        missing = sorted(set(Category) - set(self.taxonomy))
+        if missing:
+            raise ValueError(f"taxonomy has no trade group for: {', '.join(missing)}")
+        return self
+
+
+BuilderSignal = Literal["named", "pattern", "not_builder"]
+
+
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per load
+class Rules:
+    """The compiled rules ``categorize`` runs on."""
+
+    version: str
+    stale_after_days: int
+    tag_min_priority: int
+    trade_groups: Mapping[Category, TradeGroup]
+    commercial_variants: Mapping[Category, Category]
+    never_tags: frozenset[Category]
+    tags_not_with: Mapping[Category, frozenset[Category]]
+    description: PhraseTable[PhraseGroup]
+    fields: PhraseTable[PhraseGroup]
+    builder_scope: frozenset[Category]
+    builder_names: PhraseTable[BuilderSignal]
+    builder_description: PhraseTable[BuilderSignal]
+
+
+def load_rules(path: Path = DEFAULT_RULES_PATH) -> Rules:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RulesError(f"categorizer rules {path}: cannot read: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise RulesError(f"categorizer rules {path}: not valid YAML: {exc}") from exc
+    try:
+        return compile_rules(RulesFile.model_validate(document))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in error['loc']) or 'file'}: {error['msg']}"
+            for error in exc.errors(include_url=False, include_input=False)
+        )
+        raise RulesError(f"categorizer rules {path}: {problems}") from exc
+    except PhraseSyntaxError as exc:
+        raise RulesError(f"categorizer rules {path}: {exc}") from exc
+
+
+def compile_rules(rules: RulesFile) -> Rules:
+    builders = rules.production_builders
+    builder_names: PhraseTable[BuilderSignal] = PhraseTable()
+    builder_description: PhraseTable[BuilderSignal] = PhraseTable()
+    for pattern in builders.names:
+        builder_names.add(pattern, "named")
+        builder_description.add(pattern, "named")
+    for pattern in builders.name_patterns:
+        builder_names.add(pattern, "pattern")
+    for pattern in builders.not_builders:
+        builder_names.add(pattern, "not_builder")
+        builder_description.add(pattern, "not_builder")
+    for pattern in builders.description_flags:
+        builder_description.add(pattern, "named")
+    return Rules(
+        version=rules.rules_version,
+        stale_after_days=rules.stale_after_days,
+        tag_min_priority=rules.tags.min_priority,
+        trade_groups=dict(rules.taxonomy),
+        commercial_variants=dict(rules.commercial_variants),
+        never_tags=frozenset(rules.tags.never),
+        tags_not_with={c: frozenset(tags) for c, tags in rules.tags.not_with.items()},
+        description=_phrase_table(rules.description, "description"),
+        fields=_phrase_table(rules.fields, "fields"),
+        builder_scope=frozenset(builders.applies_to),
+        builder_names=builder_names.freeze(),
+        builder_description=builder_description.freeze(),
+    )
+
+
+def _phrase_table(groups: list[PhraseGroup], section: str) -> PhraseTable[PhraseGroup]:
+    table: PhraseTable[PhraseGroup] = PhraseTable()
+    for index, group in enumerate(groups):
+        for pattern in group.phrases:
+            try:
+                table.add(pattern, group)
+            except PhraseSyntaxError as exc:
+                raise PhraseSyntaxError(f"{section}.{index}: {exc}") from exc
+    return table.freeze()

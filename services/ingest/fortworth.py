@@ -1,0 +1,80 @@
+"""City of Fort Worth development permits (ArcGIS export as JSON: ``{"meta", "permits": []}``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from schemas.permits import RawPermit
+from services.ingest.values import blank_to_none, join_words, parse_float, parse_iso_date, us_zip
+
+JURISDICTION = "fort_worth_tx"
+
+# The portal's "no description" value, sent in most rows instead of a blank.
+DESCRIPTION_PLACEHOLDER = "B1_WORK_DESC"
+# The portal's "not applicable" in its category columns.
+NOT_APPLICABLE = "NA"
+
+
+def read_rows(path: Path) -> Iterator[dict[str, Any]]:
+    with path.open(encoding="utf-8") as handle:
+        document = json.load(handle)
+    yield from document["permits"]
+
+
+def coordinates(row: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """(latitude, longitude); the source has shipped them swapped, which is undone here.
+
+    Fort Worth lies north of the equator and west of Greenwich, so a negative "lat" with a
+    positive "lon" can only be the two values in each other's place.
+    """
+    point = row.get("coordinates") or {}
+    lat = parse_float("coordinates.lat", point.get("lat"))
+    lon = parse_float("coordinates.lon", point.get("lon"))
+    if lat is not None and lon is not None and lat < 0 < lon:
+        lat, lon = lon, lat
+    return lat, lon
+
+
+def _portal_value(value: str | None) -> str | None:
+    text = blank_to_none(value)
+    return None if text in (NOT_APPLICABLE, DESCRIPTION_PLACEHOLDER) else text
+
+
+def to_raw_permit(row: Mapping[str, Any], scraped_at: datetime) -> RawPermit:
+    latitude, longitude = coordinates(row)
+    status = blank_to_none(row.get("current_status"))
+    return RawPermit(
+        jurisdiction=JURISDICTION,
+        permit_number=row.get("permit_no") or "",
+        state="TX",
+        zip_code=us_zip(row.get("zip_code")),
+        property_address=row.get("address"),
+        permit_type=row.get("permit_type"),
+        # What is built (use) is the portal's class; new/remodel/addition is the work.
+        permit_class=join_words(
+            _portal_value(row.get("use_type")), _portal_value(row.get("specific_use")), sep="; "
+        ),
+        work_type=join_words(
+            _portal_value(row.get("permit_subtype")),
+            _portal_value(row.get("permit_category")),
+            sep="; ",
+        ),
+        work_description=_portal_value(row.get("work_description")),
+        valuation=parse_float("job_value", row.get("job_value")),
+        # The project name is whoever filed: usually the builder or the contractor.
+        applicant_name=row.get("project_name"),
+        owner_name=row.get("owner_name"),
+        applied_date=parse_iso_date("file_date", row.get("file_date")),
+        # The export has no issue date; for an issued permit the status date is that date.
+        issued_date=parse_iso_date("status_date", row.get("status_date"))
+        if status == "Issued"
+        else None,
+        status=status,
+        latitude=latitude,
+        longitude=longitude,
+        scraped_at=scraped_at,
+    )

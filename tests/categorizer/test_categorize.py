@@ -1,0 +1,322 @@
+"""categorize() on real permit descriptions (quoted from ../shared/data) and portal fields."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from schemas.discards import DiscardedPermit
+from schemas.permits import CategorizedPermit
+from schemas.taxonomy import Category, TradeGroup
+from services.categorizer.categorize import (
+    FLAG_ISSUED_DATE_UNKNOWN,
+    categorize,
+)
+from services.categorizer.rules import Rules
+from tests.categorizer.conftest import AS_OF, make_permit
+
+
+def kept(result: CategorizedPermit | DiscardedPermit) -> CategorizedPermit:
+    assert isinstance(result, CategorizedPermit), getattr(result, "detail", result)
+    return result
+
+
+def dropped(result: CategorizedPermit | DiscardedPermit) -> DiscardedPermit:
+    assert isinstance(result, DiscardedPermit), f"kept as {result.categorization.category}"
+    return result
+
+
+# ---------------------------------------------------------------- the substring traps of SPEC §4
+
+
+@pytest.mark.parametrize(
+    ("description", "category"),
+    [
+        # "spa" inside "space"
+        ("INTERIOR REMODEL OF OFFICE LEASE SPACE", Category.TENANT_IMPROVEMENT),
+        ("frame kitchen & living for open space", Category.OTHER),
+        # "pier" inside "Pierce"
+        ("Replace siding at 5907 Shanghai Pierce Rd", Category.SIDING),
+        # "meter" inside "perimeter"
+        ("campus perimeter fencing and security infrastructure", Category.FENCE),
+        # "panel" inside "solar panels"
+        ("Install Solar Panels on existing rooftop", Category.SOLAR),
+        ("Adding solar panels to residence only. Existing solar meter", Category.SOLAR),
+        # "wire" inside "wireless"
+        ("T-Mobile Wireless antenna upgrade", Category.OTHER),
+        # "demo" inside "democracy"
+        ("Replace sidewalk on Democracy Dr", Category.CONCRETE),
+    ],
+)
+def test_words_inside_other_words_are_not_evidence(
+    rules: Rules, description: str, category: Category
+) -> None:
+    result = categorize(make_permit(description), rules, AS_OF)
+    assert result.categorization is not None
+    assert result.categorization.category is category
+
+
+def test_solar_panels_are_not_junk_panel_work(rules: Rules) -> None:
+    result = kept(categorize(make_permit("Install Solar Panels on existing rooftop"), rules, AS_OF))
+    assert result.categorization.trade_group is TradeGroup.HOME_SYSTEMS
+
+
+# ---------------------------------------------------------------- primary category, tags, evidence
+
+
+def test_pool_spa_and_outdoor_kitchen_is_a_pool_lead_tagged_outdoor_living(rules: Rules) -> None:
+    result = kept(categorize(make_permit("New pool, spa and outdoor kitchen"), rules, AS_OF))
+    assert result.categorization.category is Category.POOL
+    assert result.categorization.tags == [Category.OUTDOOR_LIVING]
+    assert "description:pool" in result.categorization.evidence
+
+
+def test_whole_project_keeps_its_category_on_a_trade_sub_permit(rules: Rules) -> None:
+    permit = make_permit(
+        "Install New Electrical Service to a New Residence in the EUD.",
+        permit_number="2015-053898 EP",
+        permit_type="Electrical Permit (EP)",
+        permit_class="Residential",
+        work_type="New",
+    )
+    result = kept(categorize(permit, rules, AS_OF))
+    assert result.categorization.category is Category.NEW_CONSTRUCTION
+    assert result.categorization.tags == [Category.ELECTRICAL]
+
+
+def test_new_home_boilerplate_features_are_not_tags(rules: Rules) -> None:
+    description = "New 2-story single-family residence, attached garage, covered porch and patio."
+    result = kept(
+        categorize(
+            make_permit(description, permit_class="R- 101 Single Family Houses"), rules, AS_OF
+        )
+    )
+    assert result.categorization.category is Category.NEW_CONSTRUCTION
+    assert result.categorization.tags == []
+
+
+def test_portal_fields_decide_when_there_is_no_description(rules: Rules) -> None:
+    permit = make_permit(None, permit_type="Mechanical", permit_class="General")
+    result = kept(categorize(permit, rules, AS_OF))
+    assert result.categorization.category is Category.HVAC
+    assert result.categorization.evidence == ["permit_type:mechanical"]
+    assert "no_description" in result.categorization.flags
+
+
+def test_nothing_recognisable_is_other_and_says_so(rules: Rules) -> None:
+    result = kept(categorize(make_permit("Austin Water violation"), rules, AS_OF))
+    assert result.categorization.category is Category.OTHER
+    assert result.categorization.trade_group is TradeGroup.OTHER
+    assert "no_category_evidence" in result.categorization.flags
+
+
+def test_every_result_records_the_rules_version(rules: Rules) -> None:
+    result = categorize(make_permit("Replace siding"), rules, AS_OF)
+    assert result.categorization is not None
+    assert result.categorization.rules_version == rules.version
+
+
+# ---------------------------------------------------------------- commercial
+
+
+@pytest.mark.parametrize(
+    ("description", "permit_class", "category"),
+    [
+        (
+            "Non-Structural re-roof to existing Commercial Building",
+            "C-1000 Commercial Remodel",
+            Category.COMMERCIAL_ROOF,
+        ),
+        (
+            "Install interior retro-fit lighting to existing commercial only.",
+            "Commercial",
+            Category.COMMERCIAL_ELECTRICAL,
+        ),
+        (
+            "Interior Remodel to Existing Restaurant",
+            "C-1000 Commercial Remodel",
+            Category.TENANT_IMPROVEMENT,
+        ),
+        ("Replace water yard line to comm bldg only.", None, Category.COMMERCIAL_PLUMBING),
+    ],
+)
+def test_commercial_trades_become_their_commercial_variant(
+    rules: Rules, description: str, permit_class: str | None, category: Category
+) -> None:
+    permit = make_permit(description, permit_class=permit_class)
+    result = kept(categorize(permit, rules, AS_OF))
+    assert result.categorization.is_commercial
+    assert result.categorization.category is category
+    assert result.categorization.trade_group is TradeGroup.COMMERCIAL
+
+
+def test_a_homeowner_llc_does_not_make_a_permit_commercial(rules: Rules) -> None:
+    permit = make_permit(
+        "new two story single family house", owner_name="PAMS LAKE AUSTIN VENTURE LLC"
+    )
+    result = kept(categorize(permit, rules, AS_OF))
+    assert not result.categorization.is_commercial
+
+
+def test_the_portal_residential_class_beats_commercial_words(rules: Rules) -> None:
+    permit = make_permit(
+        "Partial demolition. renovation to existing master bedroom and addition of office/den",
+        permit_class="R- 434 Addition & Alterations",
+    )
+    result = kept(categorize(permit, rules, AS_OF))
+    assert not result.categorization.is_commercial
+    assert result.categorization.category is Category.ADDITION
+
+
+# ---------------------------------------------------------------- discards
+
+
+@pytest.mark.parametrize(
+    ("description", "fields", "reason"),
+    [
+        (
+            "Replacement of complete existing central heat and air system, without duct work",
+            {"work_type": "Change Out"},
+            "junk:like_for_like",
+        ),
+        (
+            "Water heater replacement to existing residence only. Like for like.",
+            {},
+            "junk:water_heater",
+        ),
+        ("replacement of main and sub panel to existing townhome only", {}, "junk:panel"),
+        (
+            "Repair/ Replace Sewer Yard Line to Existing Commercial Property.",
+            {},
+            "junk:sewer_repair",
+        ),
+        ("Total demo of home. Circa 1957", {}, "junk:demolition"),
+        ("Home Builders Loop. Refer # 2015-042164 BP.", {}, "junk:temporary"),
+        ("Temporary Meter Loop", {}, "junk:temporary"),
+        (
+            "New internally illuminated channel letter wall sign",
+            {"permit_class": "Sign Permit"},
+            "junk:signage",
+        ),
+        (
+            "Tenant Finish-Out for Personal Services",
+            {"permit_class": "C-1001 Commercial Finish Out"},
+            "junk:tenant_finish_out",
+        ),
+        ("New construction of a detached carport.", {}, "junk:carport"),
+        ("CONCRETE PAD AND SHED INSTALLATION", {}, "junk:shed"),
+        (
+            "Fire damage. Replace roof, siding, sheetrock, windows, and doors throughout.",
+            {},
+            "junk:damage_repair",
+        ),
+    ],
+)
+def test_junk_projects_are_discarded_with_their_kind(
+    rules: Rules, description: str, fields: dict[str, str], reason: str
+) -> None:
+    result = dropped(categorize(make_permit(description, **fields), rules, AS_OF))
+    assert result.reason == reason
+    assert result.stage == "categorizer"
+    assert result.categorization is not None
+    assert result.detail
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        "Repair existing foundation.",  # foundation and slab repair are $15-40k jobs
+        "Install new mini split hvac system only.",  # new equipment, not a change-out
+        "Interior remodel, to include drywall repairs, replace water heater, new can lights.",
+        "Change out main electrical breaker from 100 amp to 125 amp and add 240 volt circuit "
+        "for EV charging station.",
+        "**partial demo**addition of a dining room, bedroom, bathroom and closet",
+        "Replace water yard line to existing residence only",
+    ],
+)
+def test_real_work_that_merely_mentions_junk_words_is_kept(rules: Rules, description: str) -> None:
+    kept(categorize(make_permit(description), rules, AS_OF))
+
+
+def test_production_builders_are_discarded_custom_builders_are_not(rules: Rules) -> None:
+    description = "New 2-story single-family residence, attached garage, covered entry porch."
+    for contractor in ("KB Home", "D R Horton Homes", "Pacesetter Homes, llc", "PSW Homes, LLC"):
+        result = dropped(
+            categorize(make_permit(description, contractor_name=contractor), rules, AS_OF)
+        )
+        assert result.reason == "production_builder", contractor
+    for contractor in (
+        "Precise Custom Homes Inc",
+        "Butterfield Custom Homes, LLC",
+        "MX3 Investments",
+    ):
+        kept(categorize(make_permit(description, contractor_name=contractor), rules, AS_OF))
+
+
+def test_the_volume_builder_flag_counts_and_its_negation_does_not(rules: Rules) -> None:
+    flagged = make_permit(
+        "New 1-story single-family residence, attached garage. **VOL BUILD PROJECT**"
+    )
+    assert dropped(categorize(flagged, rules, AS_OF)).reason == "production_builder"
+    negated = make_permit("**NOT VOLUME BUILDER**New 2-story single-family residence")
+    kept(categorize(negated, rules, AS_OF))
+
+
+def test_a_builder_name_outside_new_construction_is_not_a_production_builder(rules: Rules) -> None:
+    permit = make_permit("Repair existing foundation.", contractor_name="Centex House Leveling")
+    assert kept(categorize(permit, rules, AS_OF)).categorization.category is Category.FOUNDATION
+
+
+def test_no_address_and_no_parcel_is_invalid(rules: Rules) -> None:
+    permit = make_permit("Pool", property_address=None)
+    assert dropped(categorize(permit, rules, AS_OF)).reason == "invalid"
+    with_parcel = make_permit("Pool", property_address=None, parcel_id="10412024600")
+    kept(categorize(with_parcel, rules, AS_OF))
+
+
+def test_discard_precedence_is_invalid_builder_junk_stale(rules: Rules) -> None:
+    # A new KB Home house, a temporary loop, issued a year ago: each rule removed in turn.
+    old = date(2014, 12, 1)
+    everything = make_permit(
+        "Temporary Loop for new Construction. **VOL BUILD PROJECT**",
+        contractor_name="KB Home",
+        issued_date=old,
+        property_address=None,
+    )
+    assert dropped(categorize(everything, rules, AS_OF)).reason == "invalid"
+    builder = make_permit(
+        "New 2-story single-family residence **VOL BUILD PROJECT** temporary",
+        issued_date=old,
+    )
+    assert dropped(categorize(builder, rules, AS_OF)).reason == "production_builder"
+    junk = make_permit("Temporary Meter Loop", issued_date=old)
+    assert dropped(categorize(junk, rules, AS_OF)).reason == "junk:temporary"
+    stale = make_permit("Replace siding", issued_date=old)
+    assert dropped(categorize(stale, rules, AS_OF)).reason == "stale"
+
+
+# ---------------------------------------------------------------- freshness
+
+
+def test_freshness_is_judged_against_the_given_clock(rules: Rules) -> None:
+    assert rules.stale_after_days == 90
+    permit = make_permit("Replace siding", issued_date=date(2015, 1, 2))
+    fresh = kept(categorize(permit, rules, datetime(2015, 4, 2, tzinfo=UTC)))
+    assert fresh.categorization.days_old == 90
+    assert fresh.categorization.as_of == date(2015, 4, 2)
+    stale = dropped(categorize(permit, rules, datetime(2015, 4, 3, tzinfo=UTC)))
+    assert stale.reason == "stale"
+    assert "91 days" in stale.detail
+
+
+def test_unknown_issue_date_is_never_stale_and_never_brand_new(rules: Rules) -> None:
+    permit = make_permit("Replace siding", issued_date=None)
+    result = kept(categorize(permit, rules, datetime(2030, 1, 1, tzinfo=UTC)))
+    assert result.categorization.days_old is None
+    assert FLAG_ISSUED_DATE_UNKNOWN in result.categorization.flags
+
+
+def test_the_same_input_gives_the_same_output(rules: Rules) -> None:
+    permit = make_permit("Total demo of home.")
+    assert categorize(permit, rules, AS_OF) == categorize(permit, rules, AS_OF)
