@@ -201,7 +201,8 @@ class StreamRuntime:
         handle = self.stage.handle
         assert handle is not None
         for taken in batch:
-            self._finish(taken, self._retrying(partial(self._guard, handle, taken.value)))
+            call = partial(self._guard, handle, taken.value)
+            self._finish(taken, self._retrying(call, _key_of(taken.value)))
 
     @staticmethod
     def _guard(handle: MessageHandler, value: Any) -> Outputs | BadInput:
@@ -210,7 +211,7 @@ class StreamRuntime:
         except BadInput as exc:
             return exc
 
-    def _retrying(self, call: Callable[[], Any]) -> Any:
+    def _retrying(self, call: Callable[[], Any], permit_key: str | None = None) -> Any:
         """Run ``call`` until it succeeds; unexpected errors are retried, never skipped."""
         delay = 0.1
         while True:
@@ -219,7 +220,10 @@ class StreamRuntime:
                 result = call()
             except Exception:
                 metrics.HANDLER_ERRORS.labels(self.stage.name).inc()
-                log.exception("handler failed, retrying", extra={"retry_in_s": round(delay, 2)})
+                log.exception(
+                    "handler failed, retrying",
+                    extra={"permit_key": permit_key, "retry_in_s": round(delay, 2)},
+                )
                 self._idle(delay)
                 delay = min(delay * 2, self.settings.retry_backoff_max_s)
                 continue
@@ -276,7 +280,10 @@ class StreamRuntime:
                 return exc
             except Exception:
                 metrics.HANDLER_ERRORS.labels(self.stage.name).inc()
-                log.exception("handler failed, retrying", extra={"retry_in_s": round(delay, 2)})
+                log.exception(
+                    "handler failed, retrying",
+                    extra={"permit_key": _key_of(value), "retry_in_s": round(delay, 2)},
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.settings.retry_backoff_max_s)
                 continue
@@ -550,6 +557,12 @@ def describe_validation_error(exc: ValidationError) -> str:
         where = ".".join(str(p) for p in error["loc"]) or "message"
         parts.append(f"{where}: {error['msg']}")
     return "invalid message: " + "; ".join(parts)
+
+
+def _key_of(value: Any) -> str | None:
+    """The permit key of a decoded message, for logs (every topic model has ``key``)."""
+    key = getattr(value, "key", None)
+    return key if isinstance(key, str) else None
 
 
 def _names(partitions: list[TopicPartition]) -> list[str]:

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -72,7 +75,9 @@ def test_bad_input_goes_to_the_dlq_with_a_reason_and_good_messages_still_flow(
         assert letter.stage == "toy" and letter.source_topic == "permits.raw"
 
 
-def _worker(settings: KafkaSettings, delay_s: float) -> subprocess.Popen[bytes]:
+def _worker(
+    settings: KafkaSettings, delay_s: float, metrics_port: int = 0
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
@@ -80,6 +85,7 @@ def _worker(settings: KafkaSettings, delay_s: float) -> subprocess.Popen[bytes]:
         "LEADSTREAM_GROUP_PREFIX": settings.group_prefix,
         "LEADSTREAM_COMMIT_INTERVAL_S": "0.2",
         "TOY_DELAY_S": str(delay_s),
+        "LEADSTREAM_METRICS_PORT": str(metrics_port),
     }
     return subprocess.Popen(
         [sys.executable, "-m", "tests.support.toy_worker"],
@@ -188,3 +194,46 @@ def test_async_stage_overlaps_io_and_a_slow_message_holds_back_its_partitions_co
     assert next(iter(held_back.values())) in (0, -1001), "committed past the unfinished message"
     assert {k for k, _ in final} == {k for k, _ in inputs}
     assert all(c == high for c, high in after.values()), after
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _get(port: int, path: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_a_service_serves_health_and_metrics_and_logs_json_with_the_permit_key(
+    toy_kafka: KafkaSettings,
+) -> None:
+    publish(toy_kafka, "permits.raw", [permit_json(i) for i in range(10)])
+    publish(toy_kafka, "permits.raw", [permit_json(99, prefix="BAD")])
+    port = _free_port()
+    worker = _worker(toy_kafka, delay_s=0, metrics_port=port)
+    try:
+        read_topic(toy_kafka, TOY_OUT, expect=10)
+        deadline = time.monotonic() + 30
+        while _get(port, "/readyz")[0] != 200 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _get(port, "/healthz")[0] == 200
+        assert _get(port, "/readyz")[0] == 200
+        status, body = _get(port, "/metrics")
+        assert status == 200
+        consumed = 'leadstream_messages_consumed_total{stage="toy",topic="permits.raw"} 11.0'
+        assert consumed in body
+        assert 'leadstream_dlq_total{source_topic="permits.raw",stage="toy"} 1.0' in body
+        assert 'leadstream_messages_produced_total{stage="toy",topic="toy.out"} 10.0' in body
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        _, stderr = worker.communicate(timeout=60)
+    records = [json.loads(line) for line in stderr.decode().splitlines() if line.startswith("{")]
+    rejected = [r for r in records if r["msg"] == "rejected to DLQ"]
+    assert [r["permit_key"] for r in rejected] == ["toy_tx:BAD-000099"]
+    assert all(r["service"] == "toy" for r in records)
