@@ -1,0 +1,217 @@
+"""The store: sustained leads/s from ``leads.scored`` into PostgreSQL, next to a raw ``COPY``.
+
+Each run loads the same leads into three fresh databases on the same server, cloned from one
+migrated template (so every contender pays for the same indexes and foreign keys):
+
+- stage: the store service reading the leads from Kafka (decode, map, upsert, commit offsets);
+  its rate runs from the first committed batch to the last, so start-up is not counted;
+- writer: the same upserts fed the decoded messages directly, without Kafka;
+- COPY: psycopg2 ``copy_expert`` of exactly the rows the store writes (``permits`` and
+  ``scored_leads``), prepared in memory beforehand: the database's own ingest ceiling,
+  measured before and after the other two (their mean is the baseline of the run).
+
+This shared 2-core machine is too noisy for absolute numbers to mean much, so the result that
+counts is stage/COPY, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import statistics
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import REGISTRY
+from sqlalchemy.engine import make_url
+
+from bench.passthrough import fresh_settings, load
+from schemas import ScoredLead
+from services.common.config import KafkaSettings, RuntimeSettings
+from services.common.db.engine import make_engine
+from services.common.runtime import StreamRuntime
+from services.store.rows import LeadRows, lead_rows
+from services.store.service import build_stage
+from services.store.writer import BatchWriter
+from tests.store.factories import encoded, scored_lead
+from tests.support.databases import clone_database, drop_database, make_migrated_template
+
+LEADS = int(os.environ.get("BENCH_STORE_LEADS", "10000"))
+RUNS = 5
+BATCH = RuntimeSettings().batch_size
+RESULTS = Path(os.environ.get("BENCH_RESULTS", Path(__file__).with_name("results.jsonl")))
+
+
+@dataclass(frozen=True)
+class Run:
+    stage: float  # leads/s
+    writer: float
+    copy: float
+
+
+def main() -> None:
+    bootstrap, server_url = _infrastructure()
+    template = make_migrated_template(server_url)
+    leads = [scored_lead(i) for i in range(LEADS)]
+    runs = [_one_run(bootstrap, server_url, template, leads) for _ in range(RUNS)]
+    template_url = make_url(server_url).set(database=template)
+    drop_database(server_url, template_url.render_as_string(hide_password=False))
+    _report(runs)
+
+
+def _infrastructure() -> tuple[str, str]:
+    """Kafka and PostgreSQL from the environment (``make bench``), else the local ones."""
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    server_url = os.environ.get("DATABASE_URL")
+    if not bootstrap:
+        from localinfra.kafka import ensure_kafka
+
+        bootstrap = ensure_kafka()
+    if not server_url:
+        from localinfra.postgres import ensure_postgres
+
+        server_url = ensure_postgres()
+    return bootstrap, server_url
+
+
+def _one_run(bootstrap: str, server_url: str, template: str, leads: list[ScoredLead]) -> Run:
+    """COPY runs before and after the store; their mean is the baseline (load drifts)."""
+    settings = fresh_settings(bootstrap)
+    load(settings, "leads.scored", (encoded(lead) for lead in leads))
+    rows = [lead_rows(lead) for lead in leads]
+    with _database(server_url, template) as url:
+        copy_before = _copy_rate(url, rows)
+    with _database(server_url, template) as url:
+        stage = _stage_rate(url, settings, len(leads))
+    with _database(server_url, template) as url:
+        writer = _writer_rate(url, leads)
+    with _database(server_url, template) as url:
+        copy_after = _copy_rate(url, rows)
+    return Run(stage=stage, writer=writer, copy=(copy_before + copy_after) / 2)
+
+
+@contextmanager
+def _database(server_url: str, template: str) -> Iterator[str]:
+    url = clone_database(server_url, template)
+    try:
+        yield url
+    finally:
+        drop_database(server_url, url)
+
+
+def _created() -> float:
+    labels = {"topic": "leads.scored", "outcome": "created"}
+    return REGISTRY.get_sample_value("leadstream_store_writes_total", labels) or 0.0
+
+
+def _stage_rate(url: str, settings: KafkaSettings, expect: int, timeout_s: float = 600) -> float:
+    """Leads/s between the first and the last committed batch of the store stage."""
+    runtime = StreamRuntime(build_stage(url), settings, RuntimeSettings())
+    thread = threading.Thread(target=runtime.run, daemon=True)
+    baseline = _created()
+    thread.start()
+    first_at, first_count = 0.0, 0.0
+    deadline = time.monotonic() + timeout_s
+    try:
+        while (done := _created() - baseline) < expect:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the store wrote {done:.0f} of {expect} leads in time")
+            if done and not first_at:
+                first_at, first_count = time.perf_counter(), done
+            time.sleep(0.01)
+        return (expect - first_count) / (time.perf_counter() - first_at)
+    finally:
+        runtime.request_stop()
+        thread.join(60)
+
+
+def _writer_rate(url: str, leads: Sequence[ScoredLead]) -> float:
+    engine = make_engine(url)
+    writer = BatchWriter(engine)
+    started = time.perf_counter()
+    for start in range(0, len(leads), BATCH):
+        writer.write(leads[start : start + BATCH])
+    elapsed = time.perf_counter() - started
+    engine.dispose()
+    return len(leads) / elapsed
+
+
+def _copy_rate(url: str, rows: Sequence[LeadRows]) -> float:
+    """Leads/s of a raw COPY of the same permits and leads rows, in one transaction."""
+    permit_columns = ["id", *rows[0].permit]
+    lead_columns = ["permit_id", *rows[0].lead]
+    permits = _csv([{"id": i, **r.permit} for i, r in enumerate(rows, 1)], permit_columns)
+    leads = _csv([{"permit_id": i, **r.lead} for i, r in enumerate(rows, 1)], lead_columns)
+    engine = make_engine(url)
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        started = time.perf_counter()
+        for table, columns, data in (
+            ("permits", permit_columns, permits),
+            ("scored_leads", lead_columns, leads),
+        ):
+            sql = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv)"
+            cursor.copy_expert(sql, data)
+        connection.commit()
+        elapsed = time.perf_counter() - started
+    finally:
+        connection.close()
+        engine.dispose()
+    return len(rows) / elapsed
+
+
+def _csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> io.StringIO:
+    """CSV for COPY: NULL as an unquoted empty field, lists as JSON."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow(json.dumps(row[c]) if isinstance(row[c], list) else row[c] for c in columns)
+    buffer.seek(0)
+    return buffer
+
+
+def _report(runs: Sequence[Run]) -> None:
+    print(f"{LEADS:,} leads per run, batches of {BATCH}, {len(runs)} runs")
+    print(
+        f"{'run':<5}{'stage leads/s':>15}{'writer leads/s':>16}{'COPY leads/s':>14}"
+        f"{'stage/COPY':>12}"
+    )
+    for i, run in enumerate(runs, 1):
+        print(
+            f"{i:<5}{run.stage:>15,.0f}{run.writer:>16,.0f}{run.copy:>14,.0f}"
+            f"{run.stage / run.copy:>12.0%}"
+        )
+    median = Run(
+        stage=statistics.median(r.stage for r in runs),
+        writer=statistics.median(r.writer for r in runs),
+        copy=statistics.median(r.copy for r in runs),
+    )
+    ratio = statistics.median(r.stage / r.copy for r in runs)
+    print(
+        f"{'med':<5}{median.stage:>15,.0f}{median.writer:>16,.0f}{median.copy:>14,.0f}"
+        f"{ratio:>12.0%}"
+    )
+    result = {
+        "bench": "store",
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "leads": LEADS,
+        "batch_size": BATCH,
+        "median_leads_per_s": asdict(median),
+        "median_stage_to_copy": round(ratio, 3),
+        "runs": [asdict(run) for run in runs],
+    }
+    with RESULTS.open("a") as out:
+        out.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main()

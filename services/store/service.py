@@ -1,0 +1,41 @@
+"""The store service: ``leads.scored``, ``permits.discarded`` and ``permits.dlq`` into the
+database (run it with ``leadstream run store`` or ``python -m services.store.service``).
+
+``permits.dlq`` is stored too, so conservation (every permit ends as exactly one lead,
+discard or DLQ record) can be checked in SQL.
+"""
+
+from __future__ import annotations
+
+from services.common.config import DatabaseSettings
+from services.common.db.engine import SchemaOutOfDate, make_engine, require_current_schema
+from services.common.kafka import DLQ_MAX_MESSAGE_BYTES
+from services.common.runtime import Stage
+from services.common.service import run_stage
+from services.store.writer import STORE_INPUTS, BatchWriter
+
+
+def build_stage(database_url: str) -> Stage:
+    """The store's stage; raises SchemaOutOfDate unless the database is at the latest schema."""
+    engine = make_engine(database_url)
+    require_current_schema(engine)
+    return Stage(
+        name="store",
+        inputs=STORE_INPUTS,
+        handle_batch=BatchWriter(engine).write_batch,
+        # DLQ records carry whole original messages; refusing a large one would only send it
+        # round the DLQ again.
+        max_message_bytes=DLQ_MAX_MESSAGE_BYTES,
+    )
+
+
+def main() -> None:
+    try:
+        stage = build_stage(DatabaseSettings().database_url)
+    except SchemaOutOfDate as exc:
+        raise SystemExit(f"store: refusing to start: {exc}") from None
+    run_stage(stage)
+
+
+if __name__ == "__main__":
+    main()
