@@ -1,0 +1,293 @@
+"""The buyer API: leads, CSV downloads, tier files, purchases, conversions and run statistics.
+
+Every route needs a key in ``X-API-Key``: a buyer's (sees and buys within their entitlements)
+or the operators' ``LEADSTREAM_ADMIN_KEY`` (sees everything, reads stats, buys nothing).
+Errors are ``{"detail": "<message>"}``: 401 no or unknown key, 403 wrong kind of key, 404 no
+such lead *or* none of yours (indistinguishable on purpose), 409 conflicts, 422 bad input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from sqlalchemy import Engine, event
+from sqlalchemy.exc import OperationalError
+
+from schemas.taxonomy import Category, TradeGroup
+from services.common.db.engine import make_engine
+from services.exporter.api_models import (
+    ConversionOut,
+    ErrorOut,
+    LeadOut,
+    LeadPage,
+    PurchaseIn,
+    PurchaseOut,
+    StatsOut,
+)
+from services.exporter.buyers import Buyer
+from services.exporter.cursor import Cursor, encode_cursor
+from services.exporter.dependencies import (
+    AppContext,
+    Context,
+    FiltersDep,
+    LeadId,
+    Operator,
+    TierLetter,
+    UtcDatetime,
+    Viewer,
+    ViewerDep,
+    after_cursor,
+    require_buyer,
+    require_operator,
+)
+from services.exporter.queries import (
+    csv_query,
+    fetch_lead,
+    fetch_page,
+    sold_out_ids,
+    stream_rows,
+)
+from services.exporter.records import LeadCells, csv_record, csv_text, tier_file
+from services.exporter.sales import (
+    LeadNotFound,
+    SaleConflict,
+    purchase_lead,
+    record_conversion,
+)
+from services.exporter.settings import ExporterSettings
+from services.exporter.stats import run_stats
+from services.exporter.tier_files import published_records
+
+CSV_BATCH = 2_000
+QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE when statement_timeout cancels a query
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "Missing or invalid API key"},
+    404: {"model": ErrorOut, "description": "No such lead, or not one of yours"},
+}
+SALE_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    403: {"model": ErrorOut, "description": "Not a buyer's key"},
+    409: {"model": ErrorOut, "description": "Sold out, already bought, or not for sale"},
+}
+CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {}}, "description": "CSV, same columns as the tier files"}
+}
+
+router = APIRouter(prefix="/v1")
+
+
+@router.get("/leads", responses=ERRORS)
+def list_leads(
+    context: Context,
+    viewer: ViewerDep,
+    filters: FiltersDep,
+    after: Annotated[Cursor | None, Depends(after_cursor)],
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> LeadPage:
+    """Leads you may see, best score first, then most recently scored."""
+    with context.engine.connect() as conn:
+        rows, next_page = fetch_page(
+            conn,
+            _buyer_or_all(viewer),
+            filters,
+            after=after,
+            limit=limit,
+            max_buyers_per_lead=context.settings.max_buyers_per_lead,
+        )
+    today = _today()
+    return LeadPage(
+        items=[LeadOut.from_row(row, today) for row in rows],
+        next_cursor=None if next_page is None else encode_cursor(next_page),
+    )
+
+
+@router.get("/leads.csv", response_class=StreamingResponse, responses={**ERRORS, **CSV_RESPONSE})
+def download_leads(context: Context, viewer: ViewerDep, filters: FiltersDep) -> StreamingResponse:
+    """Every lead `GET /v1/leads` would page through, streamed as one CSV."""
+    stmt = csv_query(_buyer_or_all(viewer), filters, context.settings.max_buyers_per_lead)
+    today = _today()
+
+    def records() -> Iterator[list[str]]:
+        with context.engine.connect() as conn:
+            for row in stream_rows(conn, stmt, CSV_BATCH):
+                yield csv_record(LeadCells._make(row), today)
+
+    return _csv_response(csv_text(records(), CSV_BATCH), "leads.csv")
+
+
+@router.get("/leads/{lead_id}", responses=ERRORS)
+def read_lead(context: Context, viewer: ViewerDep, lead_id: LeadId) -> LeadOut:
+    with context.engine.connect() as conn:
+        row = fetch_lead(conn, _buyer_or_all(viewer), lead_id, context.settings.max_buyers_per_lead)
+    if row is None:
+        raise LeadNotFound(f"lead {lead_id} not found")
+    return LeadOut.from_row(row, _today())
+
+
+@router.post("/leads/{lead_id}/purchase", status_code=201, responses=SALE_ERRORS)
+def purchase(
+    context: Context,
+    buyer: Annotated[Buyer, Depends(require_buyer)],
+    lead_id: LeadId,
+    body: PurchaseIn,
+) -> PurchaseOut:
+    """Buy a lead. It is sold to at most `LEADSTREAM_MAX_BUYERS_PER_LEAD` buyers."""
+    bought = purchase_lead(
+        context.engine,
+        buyer,
+        lead_id,
+        body.price,
+        max_buyers_per_lead=context.settings.max_buyers_per_lead,
+        now=datetime.now(UTC),
+    )
+    return PurchaseOut(
+        lead_id=bought.lead_id, price=float(bought.price), purchased_at=bought.purchased_at
+    )
+
+
+@router.post("/leads/{lead_id}/conversion", responses=SALE_ERRORS)
+def conversion(
+    context: Context, buyer: Annotated[Buyer, Depends(require_buyer)], lead_id: LeadId
+) -> ConversionOut:
+    """Record that a lead you bought became paid work (repeating it changes nothing)."""
+    converted_at = record_conversion(
+        context.engine,
+        buyer,
+        lead_id,
+        max_buyers_per_lead=context.settings.max_buyers_per_lead,
+        now=datetime.now(UTC),
+    )
+    return ConversionOut(lead_id=lead_id, converted_at=converted_at)
+
+
+@router.get(
+    "/exports/{trade_group}/{category}/tier_{tier}.csv",
+    response_class=StreamingResponse,
+    responses={**ERRORS, **CSV_RESPONSE},
+)
+def download_tier_file(
+    context: Context,
+    viewer: ViewerDep,
+    trade_group: TradeGroup,
+    category: Category,
+    tier: TierLetter,
+) -> StreamingResponse:
+    """The latest tier file, without leads sold out since it was written."""
+    export_dir = context.settings.export_dir
+    buyer = _buyer_or_all(viewer)
+    tier_name = tier.upper()
+    if export_dir is None or (
+        buyer is not None and not buyer.entitlements.allows_file(trade_group, tier_name)
+    ):
+        raise HTTPException(404, "file not found")
+    path = export_dir / tier_file(trade_group, category, tier_name)
+    hidden: set[int] = set()
+    if buyer is not None:
+        with context.engine.connect() as conn:
+            hidden = sold_out_ids(
+                conn,
+                buyer,
+                trade_group,
+                category,
+                tier_name,
+                context.settings.max_buyers_per_lead,
+            )
+    counties = None if buyer is None else buyer.entitlements.counties
+    return _csv_response(csv_text(published_records(path, hidden, counties)), path.name)
+
+
+@router.get("/stats", responses={**ERRORS, 403: {"model": ErrorOut}})
+def stats(
+    context: Context,
+    _: Annotated[Operator, Depends(require_operator)],
+    since: Annotated[UtcDatetime | None, Query(description="Inclusive; no zone = UTC.")] = None,
+    until: Annotated[UtcDatetime | None, Query(description="Exclusive.")] = None,
+) -> StatsOut:
+    """Operators: what came in and where it ended, over a time window."""
+    with context.engine.connect() as conn:
+        numbers = run_stats(conn, since, until)
+    return StatsOut(since=since, until=until, **vars(numbers))
+
+
+def create_app(settings: ExporterSettings) -> FastAPI:
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
+    if engine.dialect.name == "postgresql":
+        _configure_sessions(engine, settings.api_statement_timeout_s)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(
+        title="leadstream buyer API",
+        version="1",
+        description=__doc__,
+        lifespan=lifespan,
+    )
+    app.state.context = AppContext(engine, settings)
+    app.include_router(router)
+    app.add_exception_handler(LeadNotFound, _error(404))
+    app.add_exception_handler(SaleConflict, _error(409))
+    app.add_exception_handler(OperationalError, _database_unavailable)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def _error(status: int) -> Any:
+    async def handle(_: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=status)
+
+    return handle
+
+
+def _configure_sessions(engine: Engine, statement_timeout_s: float) -> None:
+    """Settings of every API connection to PostgreSQL.
+
+    A statement timeout, so that no request holds the database whatever filters it combines;
+    and no JIT: compiling a query costs ~30 ms, more than a page takes to read.
+    """
+
+    def on_connect(dbapi_connection: Any, _: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET statement_timeout = {int(statement_timeout_s * 1000)}")
+        cursor.execute("SET jit = off")
+        cursor.close()
+        dbapi_connection.commit()  # a SET rolled back with its transaction would not stick
+
+    event.listen(engine, "connect", on_connect)
+
+
+async def _database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    if getattr(getattr(exc, "orig", None), "pgcode", None) == QUERY_CANCELED:
+        detail = "the query took too long: narrow the filters"
+    else:
+        detail = "database unavailable, retry later"
+    return JSONResponse({"detail": detail}, status_code=503)
+
+
+def _buyer_or_all(viewer: Viewer) -> Buyer | None:
+    """Queries take a buyer, or None for an operator's unrestricted view."""
+    return viewer if isinstance(viewer, Buyer) else None
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _csv_response(chunks: Iterator[str], filename: str) -> StreamingResponse:
+    return StreamingResponse(
+        chunks,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

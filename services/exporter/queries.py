@@ -1,0 +1,289 @@
+"""The SQL of the buyer API: which leads a viewer may see, filtered, sorted and paged.
+
+A viewer is a ``Buyer`` or ``None`` for an operator (who sees every lead). A buyer sees the
+leads within their entitlements that are still for sale or that they bought.
+
+Every page is an ordered walk down the index (score, scored_at, id); conditions on the score
+let PostgreSQL start the walk where the wanted leads are instead of skipping past them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, cast
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    Table,
+    and_,
+    false,
+    func,
+    null,
+    or_,
+    select,
+    true,
+    tuple_,
+)
+
+from schemas.leads import tier_for
+from schemas.taxonomy import Category, Tier, TradeGroup
+from services.common.db.tables import LeadPurchaseRow, ScoredLeadRow
+from services.exporter.buyers import Buyer, Entitlements
+from services.exporter.cursor import Cursor
+from services.exporter.records import LeadCells
+
+# Core tables: the API reads rows, not ORM objects (faster to stream, nothing to track).
+leads = cast(Table, ScoredLeadRow.__table__)
+purchases = cast(Table, LeadPurchaseRow.__table__)
+
+# Best first; the composite index ix_scored_leads_score_recency serves it scanned backwards.
+LEAD_ORDER = (leads.c.score.desc(), leads.c.scored_at.desc(), leads.c.id.desc())
+
+# What a buyer gets; the raw message (``lead``) and the model's chain of thought stay internal.
+LEAD_COLUMNS = (
+    leads.c.id,
+    leads.c.permit_number,
+    leads.c.jurisdiction,
+    leads.c.city,
+    leads.c.county,
+    leads.c.property_address,
+    leads.c.owner_name,
+    leads.c.project_description,
+    leads.c.valuation,
+    leads.c.market_value,
+    leads.c.is_absentee,
+    leads.c.issued_date,
+    leads.c.category,
+    leads.c.tags,
+    leads.c.trade_group,
+    leads.c.is_commercial,
+    leads.c.score,
+    leads.c.tier,
+    leads.c.reasoning,
+    leads.c.flags,
+    leads.c.ideal_contractor,
+    leads.c.contact_priority,
+    leads.c.scoring_method,
+    leads.c.scored_at,
+    leads.c.status,
+    leads.c.sold_count,
+)
+
+
+def _score_ranges() -> dict[str, tuple[int, int]]:
+    """Each tier's (lowest, highest) score, derived from the one rule that assigns tiers."""
+    ranges: dict[str, tuple[int, int]] = {}
+    for score in range(-1, 101):
+        tier = tier_for(score).value
+        low, high = ranges.get(tier, (score, score))
+        ranges[tier] = (min(low, score), max(high, score))
+    return ranges
+
+
+TIER_SCORES = _score_ranges()
+
+
+def in_tiers(tiers: Collection[str]) -> ColumnElement[bool]:
+    """Leads of these tiers, stated on the score too so the index walk can skip to them."""
+    bounds = [TIER_SCORES[tier] for tier in tiers if tier in TIER_SCORES]
+    if not bounds:
+        return false()
+    return and_(
+        leads.c.tier.in_(sorted(tiers)),
+        leads.c.score.between(min(low for low, _ in bounds), max(high for _, high in bounds)),
+    )
+
+
+# A CSV record's cells, in ``LeadCells`` order.
+CELL_COLUMNS = tuple(leads.c[name] for name in LeadCells._fields)
+
+
+class LeadStatus(StrEnum):
+    NEW = "new"
+    EXPORTED = "exported"
+    SOLD = "sold"
+    CONVERTED = "converted"
+
+
+_SOLD_STATUSES = (LeadStatus.SOLD, LeadStatus.CONVERTED)
+
+
+@dataclass(frozen=True)
+class LeadFilters:
+    trade_group: TradeGroup | None = None
+    category: Category | None = None
+    tier: Tier | None = None
+    min_score: int | None = None
+    county: str | None = None
+    city: str | None = None
+    scored_since: datetime | None = None
+    scored_until: datetime | None = None
+    status: LeadStatus | None = None
+
+
+def entitled(entitlements: Entitlements) -> ColumnElement[bool]:
+    """Leads of the buyer's trade groups, tiers and counties."""
+    county = (
+        true()
+        if entitlements.counties is None
+        else func.lower(leads.c.county).in_(sorted(entitlements.counties))
+    )
+    return and_(
+        leads.c.trade_group.in_(sorted(entitlements.trade_groups)),
+        in_tiers(entitlements.tiers),
+        county,
+    )
+
+
+def bought_by(buyer: Buyer) -> ColumnElement[bool]:
+    """Leads this buyer bought: one probe of the (lead_id, buyer_id) index per lead asked."""
+    return (
+        select(purchases.c.id)
+        .where(purchases.c.lead_id == leads.c.id, purchases.c.buyer_id == buyer.id)
+        .exists()
+    )
+
+
+def visible_leads(viewer: Buyer | None, max_buyers_per_lead: int) -> Select[Any]:
+    """Every lead the viewer may see, with the viewer's own purchase of it (if any).
+
+    The purchase columns are subqueries rather than a join, so they are read for the leads
+    returned only, and the planner cannot trade the walk down the index for a join.
+    """
+    if viewer is None:
+        return select(
+            *LEAD_COLUMNS,
+            null().label("purchase_price"),
+            null().label("purchased_at"),
+            null().label("converted_at"),
+        )
+    mine = (purchases.c.lead_id == leads.c.id, purchases.c.buyer_id == viewer.id)
+    return select(
+        *LEAD_COLUMNS,
+        *(
+            select(column).where(*mine).scalar_subquery().label(name)
+            for name, column in (
+                ("purchase_price", purchases.c.price),
+                ("purchased_at", purchases.c.purchased_at),
+                ("converted_at", purchases.c.converted_at),
+            )
+        ),
+    ).where(
+        entitled(viewer.entitlements),
+        or_(leads.c.sold_count < max_buyers_per_lead, bought_by(viewer)),
+    )
+
+
+def apply_filters(stmt: Select[Any], filters: LeadFilters) -> Select[Any]:
+    conditions: list[ColumnElement[bool]] = []
+    if filters.trade_group is not None:
+        conditions.append(leads.c.trade_group == filters.trade_group.value)
+    if filters.category is not None:
+        conditions.append(leads.c.category == filters.category.value)
+    if filters.tier is not None:
+        conditions.append(in_tiers([filters.tier.value]))
+    if filters.min_score is not None:
+        conditions.append(leads.c.score >= filters.min_score)
+    if filters.county is not None:
+        conditions.append(func.lower(leads.c.county) == filters.county.lower())
+    if filters.city is not None:
+        conditions.append(func.lower(leads.c.city) == filters.city.lower())
+    if filters.scored_since is not None:
+        conditions.append(leads.c.scored_at >= filters.scored_since)
+    if filters.scored_until is not None:
+        conditions.append(leads.c.scored_at < filters.scored_until)
+    if filters.status is not None:
+        conditions.append(leads.c.status == filters.status.value)
+    return stmt.where(*conditions)
+
+
+def lead_query(viewer: Buyer | None, filters: LeadFilters, max_buyers_per_lead: int) -> Select[Any]:
+    """The filtered leads a viewer sees, best first (the list, the CSV download)."""
+    stmt = apply_filters(visible_leads(viewer, max_buyers_per_lead), filters)
+    if viewer is not None and max_buyers_per_lead == 1 and filters.status in _SOLD_STATUSES:
+        # Sold exclusively, a lead is visible to its buyer alone: the same rows, but the planner
+        # now starts from the buyer's purchases instead of walking every sold lead.
+        stmt = stmt.where(bought_by(viewer))
+    return stmt.order_by(*LEAD_ORDER)
+
+
+def csv_query(viewer: Buyer | None, filters: LeadFilters, max_buyers_per_lead: int) -> Select[Any]:
+    """``lead_query`` selecting just the cells of a CSV record."""
+    return lead_query(viewer, filters, max_buyers_per_lead).with_only_columns(*CELL_COLUMNS)
+
+
+def stream_rows(conn: Connection, stmt: Select[Any], batch: int) -> Iterator[Row[Any]]:
+    """Every row of ``stmt`` through a server-side cursor, ``batch`` rows in memory at a time."""
+    if conn.dialect.name == "postgresql":
+        # A cursor is planned for its first rows by default (a walk down the sort index);
+        # these results are read to the end, so plan for all of them (scan, then sort).
+        conn.exec_driver_sql("SET LOCAL cursor_tuple_fraction = 1")
+    yield from conn.execution_options(yield_per=batch).execute(stmt)
+
+
+def fetch_page(
+    conn: Connection,
+    viewer: Buyer | None,
+    filters: LeadFilters,
+    *,
+    after: Cursor | None,
+    limit: int,
+    max_buyers_per_lead: int,
+) -> tuple[Sequence[Row[Any]], Cursor | None]:
+    """One page, and the cursor of the next one (None on the last page)."""
+    stmt = lead_query(viewer, filters, max_buyers_per_lead)
+    if after is not None:
+        stmt = stmt.where(
+            tuple_(leads.c.score, leads.c.scored_at, leads.c.id)
+            < tuple_(after.score, after.scored_at, after.id)
+        )
+    rows = conn.execute(stmt.limit(limit + 1)).all()
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], Cursor(last.score, last.scored_at, last.id)
+
+
+def fetch_lead(
+    conn: Connection, viewer: Buyer | None, lead_id: int, max_buyers_per_lead: int
+) -> Row[Any] | None:
+    return conn.execute(
+        visible_leads(viewer, max_buyers_per_lead).where(leads.c.id == lead_id)
+    ).first()
+
+
+def sold_out_ids(
+    conn: Connection,
+    buyer: Buyer,
+    trade_group: str,
+    category: str,
+    tier: str,
+    max_buyers_per_lead: int,
+) -> set[int]:
+    """Ids of one tier file's leads this buyer may no longer see."""
+    stmt = select(leads.c.id).where(
+        leads.c.trade_group == trade_group,
+        leads.c.category == category,
+        leads.c.tier == tier,
+        leads.c.sold_count >= max_buyers_per_lead,
+        ~bought_by(buyer),
+    )
+    return set(conn.execute(stmt).scalars())
+
+
+def as_utc(moment: datetime) -> datetime:
+    """The moment in UTC, a time without zone taken as UTC.
+
+    PostgreSQL refuses offsets beyond ±15:59 that Python accepts, so bounds are sent in UTC.
+    Raises ValueError for moments that leave the calendar in UTC (year 1 at +05:00).
+    """
+    try:
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError as exc:
+        raise ValueError(f"{moment.isoformat()} is out of range") from exc

@@ -1,0 +1,149 @@
+"""Purchases and conversions, with the no-oversell rule enforced by the database itself.
+
+A purchase is one transaction: a conditional ``UPDATE … WHERE sold_count < max`` claims a
+slot (PostgreSQL serialises concurrent updates of the row and re-checks the condition, so
+concurrent buyers cannot oversell) and the purchase row is inserted; its unique
+(lead_id, buyer_id) makes buying the same lead twice fail and roll the claim back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Connection, Engine, case, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from schemas.taxonomy import Tier
+from services.exporter.buyers import Buyer
+from services.exporter.queries import LeadStatus, entitled, fetch_lead, leads, purchases
+from services.exporter.records import SELLABLE_TIERS
+
+
+class LeadNotFound(LookupError):
+    """No such lead, or none this buyer may see (the two are deliberately indistinguishable)."""
+
+
+class SaleConflict(RuntimeError):
+    """The lead exists for this buyer but the request conflicts with its state."""
+
+
+@dataclass(frozen=True)
+class Purchase:
+    lead_id: int
+    price: Decimal
+    purchased_at: datetime
+
+
+def purchase_lead(
+    engine: Engine,
+    buyer: Buyer,
+    lead_id: int,
+    price: Decimal,
+    *,
+    max_buyers_per_lead: int,
+    now: datetime,
+) -> Purchase:
+    sellable = sorted(t.value for t in SELLABLE_TIERS)
+    claim = (
+        update(leads)
+        .where(
+            leads.c.id == lead_id,
+            entitled(buyer.entitlements),
+            leads.c.tier.in_(sellable),
+            leads.c.sold_count < max_buyers_per_lead,
+        )
+        .values(
+            sold_count=leads.c.sold_count + 1,
+            # A later co-buyer does not undo an earlier buyer's conversion.
+            status=case(
+                (leads.c.status == LeadStatus.CONVERTED.value, leads.c.status),
+                else_=LeadStatus.SOLD.value,
+            ),
+            sold_to=buyer.name,
+            sold_at=now,
+            sold_price=price,
+            updated_at=now,
+        )
+        .returning(leads.c.id)
+    )
+    try:
+        with engine.begin() as conn:
+            if conn.execute(claim).first() is None:
+                raise _why_not_for_sale(conn, buyer, lead_id)
+            conn.execute(
+                insert(purchases).values(
+                    lead_id=lead_id, buyer_id=buyer.id, price=price, purchased_at=now
+                )
+            )
+    except IntegrityError as exc:
+        raise SaleConflict("you have already purchased this lead") from exc
+    return Purchase(lead_id, price, now)
+
+
+def _why_not_for_sale(conn: Connection, buyer: Buyer, lead_id: int) -> Exception:
+    if _purchased_at(conn, buyer, lead_id) is not None:
+        return SaleConflict("you have already purchased this lead")
+    tier = conn.execute(
+        select(leads.c.tier).where(leads.c.id == lead_id, entitled(buyer.entitlements))
+    ).scalar()
+    if tier is None:
+        return LeadNotFound(f"lead {lead_id} not found")
+    if tier == Tier.RETRY:
+        return SaleConflict("this lead is waiting for a score (tier RETRY) and is not for sale")
+    return SaleConflict("this lead is sold out")
+
+
+def record_conversion(
+    engine: Engine, buyer: Buyer, lead_id: int, *, max_buyers_per_lead: int, now: datetime
+) -> datetime:
+    """Mark the buyer's purchase converted; repeating it returns the first conversion time."""
+    with engine.begin() as conn:
+        converted = conn.execute(
+            update(purchases)
+            .where(
+                purchases.c.lead_id == lead_id,
+                purchases.c.buyer_id == buyer.id,
+                purchases.c.converted_at.is_(None),
+            )
+            .values(converted_at=now)
+            .returning(purchases.c.converted_at)
+        ).scalar()
+        if converted is None:
+            return _earlier_conversion(conn, buyer, lead_id, max_buyers_per_lead)
+        conn.execute(
+            update(leads)
+            .where(leads.c.id == lead_id)
+            .values(
+                status=LeadStatus.CONVERTED.value,
+                converted_at=func.coalesce(leads.c.converted_at, now),
+                updated_at=now,
+            )
+        )
+        return now
+
+
+def _earlier_conversion(
+    conn: Connection, buyer: Buyer, lead_id: int, max_buyers_per_lead: int
+) -> datetime:
+    purchased = conn.execute(
+        select(purchases.c.converted_at).where(
+            purchases.c.lead_id == lead_id, purchases.c.buyer_id == buyer.id
+        )
+    ).first()
+    if purchased is not None:
+        converted_at: datetime = purchased.converted_at
+        return converted_at
+    if fetch_lead(conn, buyer, lead_id, max_buyers_per_lead) is None:
+        raise LeadNotFound(f"lead {lead_id} not found")
+    raise SaleConflict("only a buyer who purchased this lead can record its conversion")
+
+
+def _purchased_at(conn: Connection, buyer: Buyer, lead_id: int) -> datetime | None:
+    purchased_at: datetime | None = conn.execute(
+        select(purchases.c.purchased_at).where(
+            purchases.c.lead_id == lead_id, purchases.c.buyer_id == buyer.id
+        )
+    ).scalar()
+    return purchased_at

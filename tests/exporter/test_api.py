@@ -1,0 +1,369 @@
+"""The buyer API through real PostgreSQL: keys, entitlements, paging, CSV, sales, stats."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, insert, select, update
+
+from services.common.db.tables import DeadLetterRow, DiscardedPermitRow, LeadPurchaseRow
+from services.exporter.queries import leads
+from services.exporter.records import CSV_HEADER
+from services.exporter.settings import ExporterSettings
+from tests.exporter.conftest import ADMIN, MakeBuyer
+from tests.exporter.factories import SCORED_AT, insert_lead, insert_leads, lead_values
+
+pytestmark = pytest.mark.postgres
+
+
+def ids(page: Any) -> list[int]:
+    return [item["id"] for item in page["items"]]
+
+
+def test_every_route_needs_a_valid_key(client: TestClient, engine: Engine) -> None:
+    lead_id = insert_lead(engine)
+    routes = [
+        ("GET", "/v1/leads"),
+        ("GET", "/v1/leads.csv"),
+        ("GET", f"/v1/leads/{lead_id}"),
+        ("POST", f"/v1/leads/{lead_id}/purchase"),
+        ("POST", f"/v1/leads/{lead_id}/conversion"),
+        ("GET", "/v1/exports/luxury_outdoor/pool/tier_a.csv"),
+        ("GET", "/v1/stats"),
+    ]
+    for method, path in routes:
+        for headers in ({}, {"X-API-Key": "not-a-key"}, {"X-API-Key": ""}):
+            response = client.request(method, path, headers=headers, json={"price": 1})
+            assert response.status_code == 401, (method, path, headers)
+            assert isinstance(response.json()["detail"], str)
+
+
+def test_a_deactivated_buyer_is_refused(
+    client: TestClient, engine: Engine, make_buyer: MakeBuyer
+) -> None:
+    from services.exporter.buyers import deactivate_buyer
+
+    key = make_buyer("gone")
+    assert client.get("/v1/leads", headers=key).status_code == 200
+    deactivate_buyer(engine, "gone")
+    assert client.get("/v1/leads", headers=key).status_code == 401
+
+
+def test_buyer_sees_only_their_trade_groups_tiers_and_counties(
+    client: TestClient, engine: Engine, make_buyer: MakeBuyer
+) -> None:
+    pool_a = insert_lead(engine, score=90)
+    pool_c = insert_lead(engine, score=40)
+    roof_a = insert_lead(engine, score=90, category="roof", trade_group="home_exterior")
+    dallas = insert_lead(engine, score=88, county="Dallas", city="Dallas")
+    retry = insert_lead(engine, score=-1)
+    buyer = make_buyer("pools", tiers=("A",), counties=("travis",))
+
+    assert ids(client.get("/v1/leads", headers=buyer).json()) == [pool_a]
+    for hidden in (pool_c, roof_a, dallas, retry):
+        response = client.get(f"/v1/leads/{hidden}", headers=buyer)
+        assert response.status_code == 404
+        assert response.json() == {"detail": f"lead {hidden} not found"}
+    # Asking for what one may not see returns nothing rather than something else.
+    assert client.get("/v1/leads?trade_group=home_exterior", headers=buyer).json()["items"] == []
+    assert client.get("/v1/leads?county=Dallas", headers=buyer).json()["items"] == []
+    # The operator sees everything.
+    assert sorted(ids(client.get("/v1/leads", headers=ADMIN).json())) == sorted(
+        [pool_a, pool_c, roof_a, dallas, retry]
+    )
+
+
+def test_items_carry_the_lead_and_not_internal_fields(
+    client: TestClient, engine: Engine, make_buyer: MakeBuyer
+) -> None:
+    lead_id = insert_lead(engine, score=91, issued_date=datetime.now(UTC).date() - timedelta(3))
+    item = client.get(f"/v1/leads/{lead_id}", headers=make_buyer("b")).json()
+    assert item["id"] == lead_id
+    assert item["score"] == 91 and item["tier"] == "A" and item["status"] == "new"
+    assert item["days_old"] == 3
+    assert item["purchased_at"] is None
+    assert "chain_of_thought" not in item and "lead" not in item and "sold_to" not in item
+
+
+def test_pages_follow_score_then_recency_without_gaps_or_repeats(
+    client: TestClient, engine: Engine, make_buyer: MakeBuyer
+) -> None:
+    rows = [
+        lead_values(score=score, scored_at=SCORED_AT + timedelta(minutes=minute))
+        for score in (95, 80, 60, 55)
+        for minute in (0, 0, 5, 10)  # ties on (score, scored_at) are broken by id
+    ]
+    insert_leads(engine, *rows)
+    buyer = make_buyer("pager")
+    everything = client.get("/v1/leads?limit=500", headers=buyer).json()
+    keys = [(i["score"], i["scored_at"], i["id"]) for i in everything["items"]]
+    assert keys == sorted(keys, reverse=True) and len(keys) == len(rows)
+    assert everything["next_cursor"] is None
+
+    seen: list[int] = []
+    cursor = None
+    while True:
+        params: dict[str, str | int] = {"limit": 3}
+        if cursor:
+            params["cursor"] = cursor
+        page = client.get("/v1/leads", params=params, headers=buyer).json()
+        assert len(page["items"]) <= 3
+        seen += ids(page)
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ids(everything)
+
+
+def test_filters(client: TestClient, engine: Engine, make_buyer: MakeBuyer) -> None:
+    early = SCORED_AT - timedelta(days=2)
+    a = insert_lead(engine, score=90, scored_at=early)
+    b = insert_lead(engine, score=70, city="Round Rock", county="Williamson")
+    c = insert_lead(engine, score=45, category="fence", status="exported")
+    buyer = make_buyer("f")
+
+    def query(params: str) -> list[int]:
+        response = client.get(f"/v1/leads?{params}", headers=buyer)
+        assert response.status_code == 200, response.text
+        return ids(response.json())
+
+    assert query("tier=B") == [b]
+    assert query("category=fence") == [c]
+    assert query("min_score=70") == [a, b]
+    assert query("city=round%20rock") == [b]
+    assert query("county=WILLIAMSON") == [b]
+    assert query("status=exported") == [c]
+    assert query(f"scored_until={SCORED_AT.isoformat().replace('+', '%2B')}") == [a]
+    assert query("scored_since=2026-05-01T00:00:00") == [b, c]
+    assert query("trade_group=luxury_outdoor&min_score=50&tier=A") == [a]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        "limit=0",
+        "limit=501",
+        "min_score=101",
+        "tier=D",
+        "status=lost",
+        "cursor=abc",
+        "scored_since=yesterday",
+        "trade_group=pools",
+    ],
+)
+def test_bad_parameters_are_422(client: TestClient, make_buyer: MakeBuyer, params: str) -> None:
+    response = client.get(f"/v1/leads?{params}", headers=make_buyer("p"))
+    assert response.status_code == 422
+    assert response.json()["detail"]
+
+
+def test_csv_download_streams_the_same_query(
+    client: TestClient, engine: Engine, make_buyer: MakeBuyer
+) -> None:
+    insert_leads(engine, *(lead_values(score=s) for s in range(30, 100, 7)))
+    insert_lead(engine, score=99, category="roof", trade_group="home_exterior")
+    buyer = make_buyer("csv")
+    listed = client.get("/v1/leads?min_score=50&limit=500", headers=buyer).json()
+    response = client.get("/v1/leads.csv?min_score=50", headers=buyer)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert tuple(rows[0].keys()) == CSV_HEADER
+    assert [int(r["lead_id"]) for r in rows] == ids(listed)
+    assert all(r["trade_group"] == "luxury_outdoor" for r in rows)
+
+
+def test_purchase_records_the_sale_and_then_it_is_sold_out(
+    client: TestClient, engine: Engine, make_buyer: MakeBuyer
+) -> None:
+    lead_id = insert_lead(engine)
+    first, second = make_buyer("first"), make_buyer("second")
+
+    response = client.post(f"/v1/leads/{lead_id}/purchase", json={"price": 25.0}, headers=first)
+    assert response.status_code == 201, response.text
+    assert response.json()["price"] == 25.0
+
+    with engine.connect() as conn:
+        row = conn.execute(select(leads).where(leads.c.id == lead_id)).one()
+    assert (row.status, row.sold_to, float(row.sold_price), row.sold_count) == (
+        "sold",
+        "first",
+        25.0,
+        1,
+    )
+    assert row.sold_at is not None
+
+    again = client.post(f"/v1/leads/{lead_id}/purchase", json={"price": 25}, headers=first)
+    assert again.status_code == 409
+    assert again.json() == {"detail": "you have already purchased this lead"}
+    late = client.post(f"/v1/leads/{lead_id}/purchase", json={"price": 30}, headers=second)
+    assert late.status_code == 409
+    assert late.json() == {"detail": "this lead is sold out"}
+    # Sold exclusively to "first": invisible to "second", still visible to its buyer.
+    assert client.get(f"/v1/leads/{lead_id}", headers=second).status_code == 404
+    assert ids(client.get("/v1/leads", headers=second).json()) == []
+    mine = client.get(f"/v1/leads/{lead_id}", headers=first).json()
+    assert mine["purchase_price"] == 25.0 and mine["status"] == "sold"
+
+
+def test_entitlements_bound_even_bought_leads_but_the_purchase_stays_the_buyers(
+    client: TestClient, engine: Engine, make_buyer: MakeBuyer
+) -> None:
+    from services.common.db.tables import BuyerRow
+
+    lead_id = insert_lead(engine)
+    buyer = make_buyer("b")
+    assert (
+        client.post(f"/v1/leads/{lead_id}/purchase", json={"price": 5}, headers=buyer).status_code
+        == 201
+    )
+    with engine.begin() as conn:
+        conn.execute(update(BuyerRow).values(trade_groups=["home_systems"]))
+    assert ids(client.get("/v1/leads", headers=buyer).json()) == []
+    assert client.post(f"/v1/leads/{lead_id}/conversion", headers=buyer).status_code == 200
+
+
+def test_non_exclusive_leads_sell_to_at_most_the_configured_buyers(
+    settings: ExporterSettings, engine: Engine, make_buyer: MakeBuyer
+) -> None:
+    from services.exporter.api import create_app
+
+    lead_id = insert_lead(engine)
+    buyers = [make_buyer(f"b{i}") for i in range(3)]
+    shared = settings.model_copy(update={"max_buyers_per_lead": 2})
+    with TestClient(create_app(shared)) as client:
+        statuses = [
+            client.post(f"/v1/leads/{lead_id}/purchase", json={"price": 10}, headers=b).status_code
+            for b in buyers
+        ]
+        assert statuses == [201, 201, 409]
+        # Still visible to the first two, gone for the third.
+        assert [client.get(f"/v1/leads/{lead_id}", headers=b).status_code for b in buyers] == [
+            200,
+            200,
+            404,
+        ]
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(LeadPurchaseRow)).scalar() == 2
+
+
+def test_what_cannot_be_bought(client: TestClient, engine: Engine, make_buyer: MakeBuyer) -> None:
+    retry = insert_lead(engine, score=-1, flags=["scoring failed: timeout"])
+    roof = insert_lead(engine, category="roof", trade_group="home_exterior")
+    buyer = make_buyer("b", tiers=("A", "B", "C", "RETRY"))
+    response = client.post(f"/v1/leads/{retry}/purchase", json={"price": 5}, headers=buyer)
+    assert response.status_code == 409
+    assert "RETRY" in response.json()["detail"]
+    for lead_id in (roof, 999_999):
+        response = client.post(f"/v1/leads/{lead_id}/purchase", json={"price": 5}, headers=buyer)
+        assert response.status_code == 404
+    assert (
+        client.post(f"/v1/leads/{roof}/purchase", json={"price": 5}, headers=ADMIN).status_code
+        == 403
+    )
+    for body in ({}, {"price": -1}, {"price": "free"}, {"price": 1.234}, {"price": 5, "x": 1}):
+        assert (
+            client.post(f"/v1/leads/{roof}/purchase", json=body, headers=buyer).status_code == 422
+        )
+    with engine.connect() as conn:
+        assert conn.execute(select(func.sum(leads.c.sold_count))).scalar() == 0
+
+
+def test_conversion_is_for_the_buyer_who_bought(
+    client: TestClient, engine: Engine, make_buyer: MakeBuyer
+) -> None:
+    lead_id = insert_lead(engine)
+    unsold = insert_lead(engine)
+    buyer, other = make_buyer("buyer"), make_buyer("other")
+    assert (
+        client.post(f"/v1/leads/{lead_id}/purchase", json={"price": 40}, headers=buyer).status_code
+        == 201
+    )
+
+    assert client.post(f"/v1/leads/{lead_id}/conversion", headers=other).status_code == 404
+    not_bought = client.post(f"/v1/leads/{unsold}/conversion", headers=buyer)
+    assert not_bought.status_code == 409
+
+    first = client.post(f"/v1/leads/{lead_id}/conversion", headers=buyer)
+    assert first.status_code == 200
+    repeat = client.post(f"/v1/leads/{lead_id}/conversion", headers=buyer)
+    assert repeat.json()["converted_at"] == first.json()["converted_at"]
+    with engine.connect() as conn:
+        row = conn.execute(select(leads).where(leads.c.id == lead_id)).one()
+    assert row.status == "converted" and row.converted_at is not None
+
+
+def test_stats_count_outcomes_in_a_window(
+    client: TestClient, engine: Engine, make_buyer: MakeBuyer
+) -> None:
+    old = SCORED_AT - timedelta(days=30)
+    insert_leads(
+        engine,
+        lead_values(score=90),
+        lead_values(score=60, category="fence"),
+        lead_values(score=20, flags=["REVIEW: low score but passed filters"]),
+        lead_values(score=-1),
+        lead_values(score=95, category="roof", trade_group="home_exterior", scored_at=old),
+    )
+    discard = {
+        "permit_id": None,
+        "detail": "d",
+        "stage": "categorizer",
+        "discarded_at": SCORED_AT,
+        "content_hash": "h",
+    }
+    with engine.begin() as conn:
+        conn.execute(
+            insert(DiscardedPermitRow),
+            [
+                {**discard, "permit_key": "x:1", "reason": "junk:shed", "reason_group": "junk"},
+                {**discard, "permit_key": "x:2", "reason": "junk:shed", "reason_group": "junk"},
+                {**discard, "permit_key": "x:3", "reason": "stale", "reason_group": "stale"},
+            ],
+        )
+        conn.execute(
+            insert(DeadLetterRow).values(
+                source_topic="permits.raw",
+                source_partition=0,
+                source_offset=7,
+                stage="categorizer",
+                error="bad json",
+                original=b"{",
+                original_truncated=False,
+                failed_at=SCORED_AT,
+            )
+        )
+    since = (SCORED_AT - timedelta(days=1)).isoformat()
+    response = client.get("/v1/stats", params={"since": since}, headers=ADMIN)
+    assert response.status_code == 200
+    stats = response.json()
+    assert stats["input"] == 4 + 3 + 1
+    assert stats["discarded_by_reason"] == {"junk:shed": 2, "stale": 1}
+    assert (stats["scored"], stats["pending_retry"], stats["flagged"], stats["dlq"]) == (3, 1, 1, 1)
+    assert stats["tiers"] == {"A": 1, "B": 1, "C": 1}
+    assert stats["by_category"] == {"fence": 1, "pool": 3}
+    assert stats["by_trade_group"] == {"luxury_outdoor": 4}
+    everything = client.get("/v1/stats", headers=ADMIN).json()
+    assert everything["by_trade_group"] == {"home_exterior": 1, "luxury_outdoor": 4}
+    assert client.get("/v1/stats", headers=make_buyer("b")).status_code == 403
+
+
+def test_no_request_can_hold_the_database_longer_than_the_statement_timeout(
+    settings: ExporterSettings,
+) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from services.exporter.api import create_app
+
+    app = create_app(settings.model_copy(update={"api_statement_timeout_s": 0.2}))
+    engine = app.state.context.engine
+    for _ in range(2):  # every pooled connection, not just the first
+        with engine.connect() as conn, pytest.raises(OperationalError, match="statement timeout"):
+            conn.execute(text("SELECT pg_sleep(2)"))
+    engine.dispose()
