@@ -1,0 +1,131 @@
+"""The scorer service: ``permits.enriched`` → ``leads.scored`` (+ ``leads.retry``).
+
+Two stages run in one process. ``scorer`` scores new leads. ``scorer-retry`` consumes
+``leads.retry`` in its own consumer group with its own in-flight limit and re-scores RETRY
+leads when due: a request waiting for its due time holds a slot of that stage only, so a
+backlog of RETRY leads can never crowd new leads out of the scorer's slots.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+
+from schemas import EnrichedPermit, RetryRequest, Topic
+from services.common.config import DatabaseSettings, KafkaSettings, RuntimeSettings
+from services.common.logs import configure_logging
+from services.common.runtime import Stage, StreamRuntime
+from services.common.service import run_stage
+from services.scorer.cache import ScoringCache
+from services.scorer.circuit import CircuitBreaker
+from services.scorer.handlers import ScoringHandlers
+from services.scorer.llm import ChatClient
+from services.scorer.retry_policy import RescorePolicy
+from services.scorer.scoring import LLMScorer, RulesScorer, Scorer
+from services.scorer.settings import ScorerBackend, ScorerSettings
+
+log = logging.getLogger(__name__)
+
+STAGE = "scorer"
+RETRY_STAGE = "scorer-retry"
+
+
+def build_stage(
+    settings: ScorerSettings | None = None, *, cache: ScoringCache | None = None
+) -> Stage:
+    """New leads. ``cache`` is the shared scoring cache (None: every lead is a miss)."""
+    handlers = _handlers(settings or ScorerSettings(), cache, STAGE)
+    return Stage(
+        name=STAGE,
+        inputs={Topic.ENRICHED.value: EnrichedPermit},
+        handle_async=handlers.score_new,
+    )
+
+
+def build_retry_stage(
+    settings: ScorerSettings | None = None, *, cache: ScoringCache | None = None
+) -> Stage:
+    """RETRY leads, re-scored when due."""
+    handlers = _handlers(settings or ScorerSettings(), cache, RETRY_STAGE)
+    return Stage(
+        name=RETRY_STAGE,
+        inputs={Topic.RETRY.value: RetryRequest},
+        handle_async=handlers.rescore,
+    )
+
+
+def build_scorer(settings: ScorerSettings, cache: ScoringCache | None, name: str) -> Scorer:
+    """The configured backend; each stage gets its own (HTTP clients are bound to one loop)."""
+    if settings.scorer_backend is ScorerBackend.RULES:
+        return RulesScorer()
+    breaker = CircuitBreaker(
+        name,
+        window=settings.circuit_window,
+        failure_ratio=settings.circuit_failure_ratio,
+        probe_interval_s=settings.circuit_probe_interval_s,
+    )
+    return LLMScorer(settings, ChatClient(settings), breaker, cache)
+
+
+def _handlers(settings: ScorerSettings, cache: ScoringCache | None, name: str) -> ScoringHandlers:
+    return ScoringHandlers(
+        build_scorer(settings, cache, name),
+        RescorePolicy.from_settings(settings),
+        max_wait_s=settings.rescore_max_wait_s,
+    )
+
+
+def main() -> None:
+    settings = ScorerSettings()
+    runtime_settings = RuntimeSettings()
+    configure_logging(STAGE, runtime_settings.log_level)
+    log.info(
+        "scorer starting",
+        extra={
+            "backend": settings.scorer_backend.value,
+            "model": settings.llm_model,
+            "base_url": settings.llm_base_url,
+            "thinking": settings.llm_thinking.value,
+        },
+    )
+    cache = None
+    if settings.scorer_backend is ScorerBackend.LLM:
+        cache = ScoringCache.connect(
+            DatabaseSettings().database_url, pool_size=settings.scoring_cache_pool_size
+        )
+    retry_runtime = StreamRuntime(
+        build_retry_stage(settings, cache=cache),
+        KafkaSettings(),
+        runtime_settings.model_copy(update={"max_in_flight": settings.rescore_max_in_flight}),
+    )
+    failures: list[BaseException] = []
+    retry_thread = threading.Thread(
+        target=_run_retry_runtime, args=(retry_runtime, failures), name=RETRY_STAGE, daemon=True
+    )
+    stage = build_stage(settings, cache=cache)
+    stage.on_ready = retry_runtime.healthy
+    retry_thread.start()
+    try:
+        run_stage(stage, runtime_settings)
+    finally:
+        retry_runtime.request_stop()
+        retry_thread.join(runtime_settings.shutdown_timeout_s + 10)
+        if cache is not None:
+            cache.close()
+    if failures:
+        raise failures[0]
+
+
+def _run_retry_runtime(runtime: StreamRuntime, failures: list[BaseException]) -> None:
+    try:
+        runtime.run()
+    except BaseException as exc:
+        failures.append(exc)
+        log.exception("re-score stage failed: stopping the service so it is restarted")
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
+if __name__ == "__main__":
+    main()

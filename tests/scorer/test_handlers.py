@@ -1,0 +1,87 @@
+"""The handlers: new leads and due re-scores, with a scripted scorer in place of the LLM."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime, timedelta
+
+from schemas import (
+    ContactPriority,
+    EnrichedPermit,
+    RetryRequest,
+    ScoredLead,
+    ScoringMethod,
+    Tier,
+    Topic,
+)
+from services.common.runtime import Outputs
+from services.scorer.answer import Assessment
+from services.scorer.handlers import ScoringHandlers
+from services.scorer.leads import GAVE_UP_FLAG
+from services.scorer.retry_policy import RescorePolicy
+from services.scorer.verdict import ScoringFailure, ScoringResult, Verdict
+from tests.scorer.factories import enriched_lead
+
+POLICY = RescorePolicy(first_delay_s=0.2, backoff=2, max_delay_s=1, max_attempts=3)
+FAILURE = ScoringFailure(error="server_error: HTTP 503", model="m", prompt_version="p")
+VERDICT = Verdict(
+    assessment=Assessment(score=88, reasoning="r", contact_priority=ContactPriority.CALL),
+    method=ScoringMethod.LLM,
+    model="m",
+)
+
+
+class ScriptedScorer:
+    def __init__(self, *results: ScoringResult) -> None:
+        self.results = list(results)
+        self.scored: list[EnrichedPermit] = []
+
+    async def score(self, lead: EnrichedPermit) -> ScoringResult:
+        self.scored.append(lead)
+        return self.results.pop(0)
+
+
+def _run(handlers: ScoringHandlers, message: EnrichedPermit | RetryRequest) -> Outputs:
+    if isinstance(message, RetryRequest):
+        return asyncio.run(handlers.rescore(message))
+    return asyncio.run(handlers.score_new(message))
+
+
+def _handlers(scorer: ScriptedScorer, max_wait_s: float = 5) -> ScoringHandlers:
+    return ScoringHandlers(scorer, POLICY, max_wait_s=max_wait_s)
+
+
+def test_a_failed_new_lead_comes_back_through_leads_retry_and_its_success_replaces_it() -> None:
+    scorer = ScriptedScorer(FAILURE, VERDICT)
+    handlers = _handlers(scorer)
+    retry_lead, request = _run(handlers, enriched_lead(1))
+    assert isinstance(retry_lead.value, ScoredLead) and retry_lead.value.score.tier is Tier.RETRY
+    assert request.topic == Topic.RETRY.value and isinstance(request.value, RetryRequest)
+    not_due_for = (request.value.due_at - datetime.now(UTC)).total_seconds()
+    started = time.monotonic()
+    [rescored] = _run(handlers, request.value)
+    assert time.monotonic() - started >= not_due_for > 0  # re-scored when due, not before
+    assert rescored.topic == Topic.SCORED.value and rescored.key == enriched_lead(1).key
+    assert isinstance(rescored.value, ScoredLead)
+    assert (rescored.value.score.score, rescored.value.score.attempts) == (88, 2)
+
+
+def test_after_the_last_attempt_the_lead_stays_retry_and_no_request_follows() -> None:
+    request = RetryRequest(
+        lead=enriched_lead(2), attempt=2, due_at=datetime.now(UTC), last_error="timeout"
+    )
+    [final] = _run(_handlers(ScriptedScorer(FAILURE)), request)
+    assert isinstance(final.value, ScoredLead) and final.value.score.tier is Tier.RETRY
+    assert GAVE_UP_FLAG.format(attempts=3) in final.value.score.flags
+
+
+def test_a_request_due_much_later_goes_back_to_the_queue_unscored() -> None:
+    scorer = ScriptedScorer()
+    due = datetime.now(UTC) + timedelta(hours=1)
+    request = RetryRequest(lead=enriched_lead(3), attempt=1, due_at=due, last_error="timeout")
+    started = time.monotonic()
+    [requeued] = _run(_handlers(scorer, max_wait_s=0.2), request)
+    assert 0.2 <= time.monotonic() - started < 1  # held briefly so re-queueing cannot spin
+    assert (requeued.topic, requeued.value) == (Topic.RETRY.value, request)
+    assert scorer.scored == []

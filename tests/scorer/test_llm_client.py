@@ -1,0 +1,125 @@
+"""The HTTP client against a local OpenAI-compatible server, over a real socket."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from services.scorer.llm import (
+    ChatClient,
+    Completion,
+    SystemicCallError,
+    TransientCallError,
+    parse_retry_after,
+)
+from services.scorer.prompt import build_messages
+from services.scorer.settings import Thinking
+from tests.scorer.factories import enriched_lead, llm_settings
+from tests.support.fake_llm import FakeLLM
+
+MESSAGES = build_messages(enriched_lead(1))
+
+
+def _complete(url: str, **settings: Any) -> Completion:
+    async def call() -> Completion:
+        client = ChatClient(llm_settings(url, **settings))
+        try:
+            return await client.complete(MESSAGES)
+        finally:
+            await client.aclose()
+
+    return asyncio.run(call())
+
+
+@pytest.mark.parametrize(
+    ("thinking", "sent"),
+    [
+        (Thinking.ON, {"type": "enabled"}),
+        (Thinking.OFF, {"type": "disabled"}),
+        (Thinking.OMIT, None),
+    ],
+)
+def test_the_request_asks_for_json_and_sets_thinking_only_when_configured(
+    fake_llm: FakeLLM, thinking: Thinking, sent: dict[str, str] | None
+) -> None:
+    _complete(fake_llm.url, llm_thinking=thinking, llm_model="deepseek-v4-pro")
+    body = fake_llm.stats()["last_request"]
+    assert body["model"] == "deepseek-v4-pro"
+    assert body["messages"] == MESSAGES
+    assert body["response_format"] == {"type": "json_object"}
+    assert body.get("thinking") == sent
+
+
+@pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
+def test_thinking_comes_back_under_either_name(fake_llm: FakeLLM, field: str) -> None:
+    fake_llm.configure(reasoning_field=field)
+    assert _complete(fake_llm.url).reasoning == "Fake thinking: looked at the owner, value and age."
+    fake_llm.configure(reasoning_field="none")
+    assert _complete(fake_llm.url).reasoning is None
+
+
+@pytest.mark.parametrize("style", ["deepseek", "openai"])
+def test_cached_prompt_tokens_are_read_from_either_usage_shape(
+    fake_llm: FakeLLM, style: str
+) -> None:
+    fake_llm.configure(usage_style=style)
+    usage = _complete(fake_llm.url).usage
+    assert usage.prompt_tokens and usage.completion_tokens
+    assert usage.cached_prompt_tokens and 0 < usage.cached_prompt_tokens <= usage.prompt_tokens
+
+
+def test_a_request_held_open_with_keep_alive_lines_ends_at_the_total_deadline(
+    fake_llm: FakeLLM,
+) -> None:
+    fake_llm.configure(hang=1.0)
+    started = time.monotonic()
+    with pytest.raises(TransientCallError) as failure:
+        _complete(fake_llm.url, llm_deadline_s=0.8)
+    assert failure.value.kind == "timeout"
+    assert 0.7 < time.monotonic() - started < 3
+
+
+def test_rate_limits_and_server_errors_are_transient(fake_llm: FakeLLM) -> None:
+    fake_llm.configure(rate_limited=1.0, retry_after_s=7)
+    with pytest.raises(TransientCallError) as limited:
+        _complete(fake_llm.url)
+    assert (limited.value.kind, limited.value.retry_after_s) == ("rate_limited", 7.0)
+    fake_llm.configure(rate_limited=0.0, server_error=1.0)
+    with pytest.raises(TransientCallError, match="HTTP 500"):
+        _complete(fake_llm.url)
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"), [(401, "auth"), (403, "auth"), (402, "balance"), (400, "rejected"),
+                         (422, "rejected"), (404, "misconfigured")],
+)  # fmt: skip
+def test_auth_balance_and_rejected_requests_are_systemic(
+    fake_llm: FakeLLM, status: int, kind: str
+) -> None:
+    fake_llm.configure(status=status)
+    with pytest.raises(SystemicCallError) as failure:
+        _complete(fake_llm.url)
+    assert failure.value.kind == kind and f"HTTP {status}" in str(failure.value)
+
+
+def test_a_refused_connection_is_transient() -> None:
+    with pytest.raises(TransientCallError) as failure:
+        _complete("http://127.0.0.1:9")
+    assert failure.value.kind == "connection"
+
+
+def test_blank_content_is_returned_for_the_caller_to_judge(fake_llm: FakeLLM) -> None:
+    fake_llm.configure(empty=1.0)
+    assert _complete(fake_llm.url).content == ""
+
+
+def test_retry_after_is_read_as_seconds_or_as_an_http_date() -> None:
+    now = datetime(2026, 5, 4, 12, 0, 0, tzinfo=UTC)
+    assert parse_retry_after("2.5") == 2.5
+    assert parse_retry_after("Mon, 04 May 2026 12:00:30 GMT", now) == 30.0
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
