@@ -73,6 +73,12 @@ class OffsetTracker:
             if tp in self._parts:
                 self._parts[tp].committed = offset
 
+    def commit_failed(self, tps: list[TopicPartition]) -> None:
+        """A commit did not reach the broker: offer these partitions' offsets again."""
+        for tp in tps:
+            if tp in self._parts:
+                self._parts[tp].committed = None
+
     @property
     def unfinished(self) -> int:
         return sum(len(t.pending) for t in self._parts.values())

@@ -150,6 +150,7 @@ class StreamRuntime:
         conf = consumer_config(self.kafka, self.group_id, client_id)
         conf["stats_cb"] = self._on_stats
         conf["error_cb"] = self._on_client_error
+        conf["on_commit"] = self._on_commit
         self._consumer = Consumer(conf)
         self._producer = make_producer(self.kafka, client_id)
         self._consumer.subscribe(
@@ -182,7 +183,7 @@ class StreamRuntime:
             self.last_loop_at = time.monotonic()
             producer.poll(0)
             self._resend_failed()
-            self._backpressure(self._tracker.unfinished >= self.settings.max_unacked)
+            self._backpressure(self._tracker.unfinished, self.settings.max_unacked)
             batch = self._take(self.settings.batch_size, timeout=0.2)
             if batch:
                 self._process_sync(batch)
@@ -232,13 +233,18 @@ class StreamRuntime:
 
     def _idle(self, seconds: float) -> None:
         """Wait without fetching, but keep polling so the group does not evict us."""
-        consumer, producer = self._require()
-        self._backpressure(True)
+        _, producer = self._require()
+        self._pause(True)
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             producer.poll(0)
-            self._backlog.extend(self._poll(consumer, min(0.2, deadline - time.monotonic())))
-        self._backpressure(False)
+            self._keep_polling(min(0.2, deadline - time.monotonic()))
+        self._pause(False)
+
+    def _keep_polling(self, timeout: float = 0) -> None:
+        """Poll while paused; anything already fetched waits in the backlog, in order."""
+        consumer, _ = self._require()
+        self._backlog.extend(self._poll(consumer, timeout))
 
     # ------------------------------------------------------------------ asynchronous stages
 
@@ -252,10 +258,16 @@ class StreamRuntime:
             self.last_loop_at = time.monotonic()
             producer.poll(0)
             self._resend_failed()
-            self._backpressure(len(running) >= limit)
+            self._backpressure(len(running), limit)
             room = max(0, limit - len(running))
-            # Block briefly only when idle; with work in flight the event loop must keep turning.
-            taken = self._take(room, timeout=0 if running else 0.1) if room else []
+            if room:
+                # Block briefly only when idle; with work in flight the loop must keep turning.
+                taken = self._take(room, timeout=0 if running else 0.1)
+            else:
+                # Full (e.g. the LLM's circuit is open): still poll, or after
+                # max.poll.interval.ms the group would evict this consumer.
+                self._keep_polling()
+                taken = []
             for item in taken:
                 running[asyncio.create_task(self._call_async(handle, item.value))] = item
             if running:
@@ -462,7 +474,18 @@ class StreamRuntime:
         log.warning("partitions lost", extra={"partitions": _names(partitions)})
         self._tracker.drop(tps)
 
-    def _backpressure(self, pause: bool) -> None:
+    def _backpressure(self, load: int, limit: int) -> None:
+        """Pause at ``limit``, resume only below three quarters of it.
+
+        The gap matters: librdkafka drops its prefetched messages on every pause, so toggling
+        at a single threshold would refetch the same messages over and over.
+        """
+        if load >= limit:
+            self._pause(True)
+        elif load <= limit * 3 // 4:
+            self._pause(False)
+
+    def _pause(self, pause: bool) -> None:
         if pause == self._paused:
             return
         consumer, _ = self._require()
@@ -488,6 +511,18 @@ class StreamRuntime:
                 lag = part.get("consumer_lag", -1)
                 if pid != "-1" and lag >= 0:
                     metrics.CONSUMER_LAG.labels(self.stage.name, logical, pid).set(lag)
+
+    def _on_commit(self, err: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        """An asynchronous commit can fail (e.g. during a rebalance) after the tracker took
+        it as done; unless offered again, an idle partition's lag would never reach zero."""
+        failed = partitions if err is not None else [p for p in partitions if p.error]
+        if not failed:
+            return
+        log.warning(
+            "commit failed, committing again",
+            extra={"error": str(err or failed[0].error), "partitions": _names(failed)},
+        )
+        self._tracker.commit_failed([(p.topic, p.partition) for p in failed])
 
     def _on_client_error(self, err: KafkaError) -> None:
         log.warning("kafka client error", extra={"error": str(err)})

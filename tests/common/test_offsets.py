@@ -38,3 +38,12 @@ def test_committed_offsets_are_not_offered_again_and_revoked_partitions_are_forg
     tracker.drop([TP])
     assert tracker.output_sent(TP, 1) is False
     assert tracker.unfinished == 0
+
+
+def test_offsets_of_a_failed_commit_are_offered_again() -> None:
+    tracker = OffsetTracker()
+    tracker.add(TP, 0)
+    tracker.seal(TP, 0)
+    tracker.committed(tracker.to_commit())
+    tracker.commit_failed([TP])
+    assert tracker.to_commit() == {TP: 1}
