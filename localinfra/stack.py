@@ -17,6 +17,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from localinfra._util import process_alive, terminate_many
+
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_RUN_DIR = REPO / ".run"
 FIRST_METRICS_PORT = 9101
@@ -71,7 +73,7 @@ class Stack:
         if not path.exists():
             return None
         pid = int(path.read_text())
-        return pid if _alive(pid) else None
+        return pid if process_alive(pid) else None
 
     def running(self) -> dict[str, int]:
         found = {p.stem: self.pid(p.stem) for p in self.pids.glob("*.pid")}
@@ -85,14 +87,7 @@ class Stack:
     def stop_all(self, timeout_s: float = 40.0) -> list[str]:
         """SIGTERM everything (services finish, flush and commit), SIGKILL what hangs."""
         running = self.running()
-        for pid in running.values():
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and any(_alive(p) for p in running.values()):
-            time.sleep(0.2)
-        for pid in running.values():
-            if _alive(pid):
-                os.kill(pid, signal.SIGKILL)
+        terminate_many(running, graceful=True, timeout=timeout_s)
         for path in self.pids.glob("*.pid"):
             path.unlink()
         return sorted(running)
@@ -109,21 +104,6 @@ def wait_ready(port: int, timeout_s: float = 60.0, path: str = "/readyz") -> boo
             pass
         time.sleep(0.3)
     return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A killed child of ours stays a zombie until reaped; it is not running.
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().split(") ", 1)[1][:1] != "Z"
-    except OSError:
-        return False
 
 
 def up(scorer_replicas: int, api_port: int) -> int:
