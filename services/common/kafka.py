@@ -46,6 +46,8 @@ def consumer_config(settings: KafkaSettings, group_id: str, client_id: str) -> d
         "max.poll.interval.ms": 300_000,
         "statistics.interval.ms": 5_000,
         "fetch.max.bytes": 52_428_800,
+        # Bounds what librdkafka prefetches while a full async stage is not taking messages.
+        "queued.max.messages.kbytes": 8_192,
     }
 
 

@@ -241,10 +241,10 @@ class StreamRuntime:
             self._keep_polling(min(0.2, deadline - time.monotonic()))
         self._pause(False)
 
-    def _keep_polling(self, timeout: float = 0) -> None:
-        """Poll while paused; anything already fetched waits in the backlog, in order."""
+    def _keep_polling(self, timeout: float = 0, limit: int | None = None) -> None:
+        """Poll without taking work; anything fetched waits in the backlog, in order."""
         consumer, _ = self._require()
-        self._backlog.extend(self._poll(consumer, timeout))
+        self._backlog.extend(self._poll(consumer, timeout, limit))
 
     # ------------------------------------------------------------------ asynchronous stages
 
@@ -254,20 +254,23 @@ class StreamRuntime:
         assert handle is not None
         running: dict[asyncio.Task[Outputs | BadInput], _Taken] = {}
         limit = self.settings.max_in_flight
+        last_poll = time.monotonic()
         while not self._stopping:
             self.last_loop_at = time.monotonic()
             producer.poll(0)
             self._resend_failed()
-            self._backpressure(len(running), limit)
             room = max(0, limit - len(running))
+            taken: list[_Taken] = []
             if room:
                 # Block briefly only when idle; with work in flight the loop must keep turning.
                 taken = self._take(room, timeout=0 if running else 0.1)
-            else:
-                # Full (e.g. the LLM's circuit is open): still poll, or after
-                # max.poll.interval.ms the group would evict this consumer.
-                self._keep_polling()
-                taken = []
+                last_poll = time.monotonic()
+            elif time.monotonic() - last_poll >= 1.0:
+                # Full (e.g. the LLM's circuit is open): no pause/resume, which would make
+                # librdkafka drop and refetch its prefetched messages each time; a poll a second
+                # keeps the group from evicting us and adds at most one message to the backlog.
+                self._keep_polling(limit=1)
+                last_poll = time.monotonic()
             for item in taken:
                 running[asyncio.create_task(self._call_async(handle, item.value))] = item
             if running:
