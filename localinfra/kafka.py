@@ -64,9 +64,10 @@ HOST = "127.0.0.1"
 DEFAULT_PORT = 19092  # controller listener on DEFAULT_PORT + 1
 DEFAULT_CLUSTER_BASE_PORT = 29092  # node i: broker base+2(i-1), controller base+2(i-1)+1
 # Measured with `python -m localinfra.heapprobe` (docs/provisioning.md): the live set after
-# a full GC is ~80 MiB with 240 partitions and ~110 MiB with 2160; 256m is the smallest size
-# tried that keeps the heavier case under half the heap (G1 needs that headroom).
-DEFAULT_HEAP = "256m"
+# a full GC is ~80 MiB with 240 partitions and ~110 MiB with 2160, so 256m was enough for the
+# probe; but a broker serving a day of test suites and benchmarks (many thousands of
+# partitions) died of OutOfMemoryError at 256m, so the default doubles it.
+DEFAULT_HEAP = "512m"
 # Room for the 2 MB message the DLQ tests send, with headroom for batch/record overhead.
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 READY_TIMEOUT_S = 60.0

@@ -46,9 +46,14 @@ def kafka_bootstrap() -> str:
 
 
 @pytest.fixture
-def kafka_settings(kafka_bootstrap: str) -> KafkaSettings:
-    """Settings with a topic prefix of this test's own; every pipeline topic exists."""
+def kafka_settings(kafka_bootstrap: str) -> Iterator[KafkaSettings]:
+    """Settings with a topic prefix of this test's own; every pipeline topic exists.
+
+    The test's topics are deleted afterwards: a broker serving many suite runs would otherwise
+    pile up thousands of partitions.
+    """
     from services.common.kafka import create_topics
+    from tests.support.kafka import delete_prefixed_topics
 
     settings = KafkaSettings(
         bootstrap_servers=kafka_bootstrap,
@@ -57,7 +62,8 @@ def kafka_settings(kafka_bootstrap: str) -> KafkaSettings:
         group_prefix=f"g{uuid.uuid4().hex[:10]}",
     )
     create_topics(settings)
-    return settings
+    yield settings
+    delete_prefixed_topics(settings)
 
 
 @pytest.fixture(scope="session")

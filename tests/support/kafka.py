@@ -5,10 +5,11 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from threading import Thread
 
-from confluent_kafka import Consumer, Producer
+from confluent_kafka import Consumer, KafkaException, Producer
+from confluent_kafka.admin import AdminClient
 
 from services.common.config import KafkaSettings, RuntimeSettings
 from services.common.runtime import Stage, StreamRuntime
@@ -69,6 +70,16 @@ def read_topic(
     finally:
         consumer.close()
     return out
+
+
+def delete_prefixed_topics(settings: KafkaSettings) -> None:
+    """Delete every topic under the settings' prefix (best effort: cleanup, not a check)."""
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    names = [t for t in admin.list_topics(timeout=10).topics if t.startswith(settings.topic_prefix)]
+    if names:
+        for future in admin.delete_topics(names, operation_timeout=10).values():
+            with suppress(KafkaException):
+                future.result(timeout=15)
 
 
 @contextmanager
