@@ -367,3 +367,10 @@ def test_no_request_can_hold_the_database_longer_than_the_statement_timeout(
         with engine.connect() as conn, pytest.raises(OperationalError, match="statement timeout"):
             conn.execute(text("SELECT pg_sleep(2)"))
     engine.dispose()
+
+
+def test_probes_and_metrics_are_served_without_a_key(client: TestClient) -> None:
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/readyz").json() == {"status": "ready"}
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200 and "python_info" in metrics.text
