@@ -36,7 +36,10 @@ def register(subparsers: Any) -> None:
     )
     demo.set_defaults(func=_demo)
 
-    feed = subparsers.add_parser("demo-feed", help="publish generated permits to permits.raw")
+    feed = subparsers.add_parser(
+        "demo-feed",
+        help="load generated appraisal records and publish generated permits to permits.raw",
+    )
     feed.add_argument("--count", type=int, default=2_000)
     feed.add_argument("--seed", type=int, default=7)
     feed.set_defaults(func=_feed)
@@ -73,15 +76,20 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _feed(args: argparse.Namespace) -> int:
     """Generated permits go out as a JSONL export: the format any scraper can write."""
-    from services.common.config import KafkaSettings
+    from services.common.config import DatabaseSettings, KafkaSettings
+    from services.common.db.engine import make_engine
     from services.demo.generator import generate
+    from services.demo.pipeline import load_properties
     from services.ingest.publish import publish_file
 
     settings = KafkaSettings()
+    sample = generate(args.count, seed=args.seed)
+    loaded = load_properties(make_engine(DatabaseSettings().database_url), sample.properties)
+    print(f"loaded {loaded:,} generated appraisal records into properties")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "generated.jsonl"
         with path.open("w") as out:
-            for permit in generate(args.count, seed=args.seed).permits:
+            for permit in sample.permits:
                 out.write(permit.model_dump_json() + "\n")
         report = publish_file(path, "jsonl", settings, scraped_at=datetime.now(UTC))
     print(report.summary(settings.topic("permits.raw")))

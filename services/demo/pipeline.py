@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from prometheus_client import REGISTRY
+from sqlalchemy import Engine
 
 from schemas import RawPermit, Topic
 from services.categorizer.rules import load_rules
@@ -64,7 +65,7 @@ def run_demo(
     url = f"sqlite:///{database}"
     upgrade(url)
     engine = make_engine(url)
-    loaded = _load_properties(engine, properties)
+    loaded = load_properties(engine, properties)
 
     settings = scorer_settings()
     before = _store_outcomes()
@@ -100,7 +101,8 @@ def run_demo(
     )
 
 
-def _load_properties(engine: object, properties: Iterable[GeneratedProperty]) -> int:
+def load_properties(engine: Engine, properties: Iterable[GeneratedProperty]) -> int:
+    """The generated appraisal records, through the CAD importer (as an operator would)."""
     by_county: dict[str, list[SourceRecord]] = defaultdict(list)
     for i, prop in enumerate(properties):
         by_county[prop.county].append(
@@ -126,7 +128,7 @@ def _load_properties(engine: object, properties: Iterable[GeneratedProperty]) ->
         )
     loaded = 0
     for county, records in by_county.items():
-        report = import_records(engine, county, records)  # type: ignore[arg-type]
+        report = import_records(engine, county, records)
         loaded += report.inserted + report.updated + report.unchanged
     return loaded
 
