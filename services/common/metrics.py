@@ -24,4 +24,8 @@ CONSUMER_LAG = Gauge(
     "leadstream_consumer_lag", "Messages behind the high watermark", ["stage", "topic", "partition"]
 )
 IN_FLIGHT = Gauge("leadstream_in_flight", "Messages taken but not yet committable", ["stage"])
-PAUSED = Gauge("leadstream_paused", "1 while fetching is paused for backpressure", ["stage"])
+PAUSED = Gauge(
+    "leadstream_paused",
+    "1 while the stage takes no new messages (backpressure: unacked or in-flight limit reached)",
+    ["stage"],
+)

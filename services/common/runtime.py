@@ -111,6 +111,7 @@ class StreamRuntime:
         self._tracker = OffsetTracker()
         self._stopping = False
         self._paused = False
+        self._saturated = False
         self._backlog: deque[Message] = deque()
         self._resend: list[tuple[Output, tuple[str, int], int]] = []
         self._last_commit = time.monotonic()
@@ -260,6 +261,7 @@ class StreamRuntime:
             producer.poll(0)
             self._resend_failed()
             room = max(0, limit - len(running))
+            self._show_backpressure(room == 0)
             taken: list[_Taken] = []
             if room:
                 # Block briefly only when idle; with work in flight the loop must keep turning.
@@ -487,6 +489,12 @@ class StreamRuntime:
             self._pause(True)
         elif load <= limit * 3 // 4:
             self._pause(False)
+
+    def _show_backpressure(self, saturated: bool) -> None:
+        """Async stages do not pause fetching when full, but operators still see it."""
+        if saturated != self._saturated:
+            self._saturated = saturated
+            metrics.PAUSED.labels(self.stage.name).set(1 if saturated else 0)
 
     def _pause(self, pause: bool) -> None:
         if pause == self._paused:
