@@ -58,5 +58,10 @@ down: $(STAMP)
 feed: $(STAMP)
 	$(WITH_INFRA) $(if $(FILE),$(BIN)/leadstream publish $(FILE) --format $(FORMAT) $(FEED_ARGS),$(BIN)/leadstream demo-feed $(FEED_ARGS))
 
+# The pipeline under faults, 20,000 permits per scenario; e.g.
+# CHAOS_ARGS="--scenario kill --permits 2000" or "--report docs/reliability.md".
+chaos: $(STAMP)
+	$(WITH_INFRA) $(BIN)/python -m localinfra.chaos $(CHAOS_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache exports
