@@ -42,7 +42,7 @@ from localinfra.chaos_faults import (
     Supervisor,
     Targets,
     Timeline,
-    circuit_transitions,
+    scorer_events,
 )
 from localinfra.chaos_input import (
     InputMessage,
@@ -240,12 +240,12 @@ def run_scenario(
                 ledger = take_ledger(engine, drain.keys, garbage)
                 open_circuits = supervisor.open_circuits()
                 engine.dispose()
+            llm_calls = llm.stats()["outcomes"]
         finally:
             stop.set()
             for thread in threads:
                 thread.join(120)  # faults put every server back before they return
             stack.stop_all()
-    faulted_llm = any(isinstance(fault, FlakyLLM) for fault in faults)
     result = ScenarioResult(
         scenario=scenario.name,
         inputs=len(messages),
@@ -255,7 +255,9 @@ def run_scenario(
         max_lag=lag.max_lag(),
         kills=supervisor.kills,
         crashes=supervisor.crashes,
-        circuit=circuit_transitions(stack.logs) if faulted_llm else None,
+        llm_faulted=any(isinstance(fault, FlakyLLM) for fault in faults),
+        llm_calls=llm_calls,
+        scorer_events=scorer_events(stack.logs),
         timeline=timeline.events(),
         logs=stack.logs,
     )

@@ -18,7 +18,8 @@ import time
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import cycle, islice
 from pathlib import Path
 from typing import Protocol
 
@@ -59,11 +60,18 @@ class Timeline:
 # ----------------------------------------------------------------------------- processes
 
 
-def free_port() -> int:
+# Metrics ports of the service processes: below Linux's ephemeral range (32768+), so that no
+# outgoing connection can take a port between the harness choosing it and the service binding.
+SERVICE_PORTS = range(28000, 29000)
+
+
+def _bindable(port: int) -> bool:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
 
 
 class Supervisor:
@@ -82,15 +90,19 @@ class Supervisor:
         self._killed: set[str] = set()  # exits we caused: not crashes
         self._down_since: dict[str, float] = {}
         self._crash_streak: Counter[str] = Counter()  # crashes since the last kill
+        self._ports = cycle(SERVICE_PORTS)
         self._lock = threading.Lock()
 
-    def add(self, name: str) -> ServiceProcess:
+    def add(self, name: str) -> None:
         """Start a process of the service named by ``name``'s prefix ("scorer-4" → scorer)."""
-        proc = ServiceProcess(name, name.split("-")[0], free_port())
         with self._lock:
-            self.wanted[name] = proc
-            self.stack.start(proc)
-        return proc
+            self._start(ServiceProcess(name, name.split("-")[0], port=0))
+
+    def _start(self, proc: ServiceProcess) -> None:
+        # A fresh port each time: the last one may not be free again yet.
+        port = next(p for p in islice(self._ports, len(SERVICE_PORTS)) if _bindable(p))
+        self.wanted[proc.name] = replace(proc, port=port)
+        self.stack.start(self.wanted[proc.name])
 
     def kill(self, name: str) -> None:
         """SIGKILL a process; the supervisor starts it again."""
@@ -113,7 +125,7 @@ class Supervisor:
     def keep_running(self, stop: threading.Event) -> None:
         while not stop.wait(0.25):
             with self._lock:
-                for proc in self.wanted.values():
+                for proc in list(self.wanted.values()):
                     self._check(proc)
 
     def _check(self, proc: ServiceProcess) -> None:
@@ -131,7 +143,7 @@ class Supervisor:
                 self.timeline.note(f"{name} exited on its own (see its log)")
         delay = self.restart_after_s * 2 ** min(self._crash_streak[name], 3)
         if now - self._down_since[name] >= delay:
-            self.stack.start(proc)
+            self._start(proc)
             self._killed.discard(name)
             del self._down_since[name]
 
@@ -165,14 +177,22 @@ def _metrics(port: int) -> str:
         return ""
 
 
-def circuit_transitions(logs: Path) -> tuple[int, int]:
-    """(times opened, times closed) over every scorer log of a run."""
-    opened = closed = 0
+# What the scorers log when their circuit opens or closes, and when a lead becomes RETRY.
+SCORER_EVENTS = {
+    "circuit opened": "circuit opened",
+    "circuit closed": "circuit closed",
+    "RETRY published": "lead published as RETRY",
+}
+
+
+def scorer_events(logs: Path) -> Counter[str]:
+    """How often each of SCORER_EVENTS happened, over every scorer log of a run."""
+    counts: Counter[str] = Counter()
     for path in logs.glob("scorer-*.log"):
         text = path.read_text(errors="replace")
-        opened += text.count('"msg": "circuit opened')
-        closed += text.count('"msg": "circuit closed')
-    return opened, closed
+        for event, message in SCORER_EVENTS.items():
+            counts[event] += text.count(f'"msg": "{message}')
+    return counts
 
 
 # ----------------------------------------------------------------------------- servers

@@ -35,7 +35,9 @@ class ScenarioResult:
     max_lag: tuple[str, int]  # (consumer group, lag)
     kills: Counter[str]
     crashes: Counter[str]
-    circuit: tuple[int, int] | None  # (opened, closed), when the LLM was faulted
+    llm_faulted: bool
+    llm_calls: dict[str, int]  # what the fake LLM answered: ok, server_error, status_503…
+    scorer_events: Counter[str]  # circuit opened / closed, RETRY published
     timeline: list[tuple[float, str]]
     logs: Path
     problems: list[str] = field(default_factory=list)
@@ -61,7 +63,7 @@ def judge(result: ScenarioResult, open_circuits: Sequence[str]) -> list[str]:
         found.append(f"{ledger.unexpected} outcome rows whose key was never published")
     if ledger.garbage_not_in_dlq:
         found.append(f"garbage stored as a permit: {list(ledger.garbage_not_in_dlq[:3])}")
-    if result.circuit is not None and result.circuit[0] == 0:
+    if result.llm_faulted and not result.scorer_events["circuit opened"]:
         found.append("the LLM was down, yet no scorer circuit opened")
     if open_circuits:
         found.append(f"a circuit is still open at the end in {', '.join(open_circuits)}")
@@ -107,9 +109,17 @@ def note(result: ScenarioResult, command: str) -> str:
     details.append(
         f"exits on their own: {_counts(result.crashes)}" if result.crashes else "no crash"
     )
-    if result.circuit is not None:
-        opened, closed = result.circuit
+    if result.llm_faulted:
+        details.append(f"LLM answers: {_counts(Counter(result.llm_calls))}")
+    events = result.scorer_events
+    if events["circuit opened"]:
+        opened, closed = events["circuit opened"], events["circuit closed"]
         details.append(f"scorer circuits opened {opened}×, closed {closed}×")
+    if events["RETRY published"]:
+        details.append(
+            f"{events['RETRY published']} leads published as RETRY on the way "
+            f"({result.ledger.retry} still RETRY at the end)"
+        )
     details.append("timeline: " + "; ".join(_notable(result.timeline)))
     if result.problems:
         details.append("problems: " + "; ".join(result.problems))
