@@ -28,6 +28,7 @@ from pathlib import Path
 from confluent_kafka import Consumer
 from sqlalchemy.engine import make_url
 
+from bench.infra import infrastructure
 from bench.passthrough import fresh_settings, load
 from schemas import Topic
 from services.common.config import KafkaSettings
@@ -53,7 +54,7 @@ class Run:
 
 
 def main() -> None:
-    bootstrap, server_url = _infrastructure()
+    bootstrap, server_url = infrastructure()
     template = make_migrated_template(server_url)
     records = [
         (lead.key, lead.model_dump_json().encode()) for lead in map(enriched_lead, range(LEADS))
@@ -65,21 +66,6 @@ def main() -> None:
         make_url(server_url).set(database=template).render_as_string(hide_password=False),
     )
     _report(runs)
-
-
-def _infrastructure() -> tuple[str, str]:
-    """Kafka and PostgreSQL from the environment (``make bench``), else the local ones."""
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    server_url = os.environ.get("DATABASE_URL")
-    if not bootstrap:
-        from localinfra.kafka import ensure_kafka
-
-        bootstrap = ensure_kafka()
-    if not server_url:
-        from localinfra.postgres import ensure_postgres
-
-        server_url = ensure_postgres()
-    return bootstrap, server_url
 
 
 def _one_run(

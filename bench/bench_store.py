@@ -33,6 +33,7 @@ from typing import Any
 from prometheus_client import REGISTRY
 from sqlalchemy.engine import make_url
 
+from bench.infra import infrastructure
 from bench.passthrough import fresh_settings, load
 from schemas import ScoredLead
 from services.common.config import KafkaSettings, RuntimeSettings
@@ -58,28 +59,13 @@ class Run:
 
 
 def main() -> None:
-    bootstrap, server_url = _infrastructure()
+    bootstrap, server_url = infrastructure()
     template = make_migrated_template(server_url)
     leads = [scored_lead(i) for i in range(LEADS)]
     runs = [_one_run(bootstrap, server_url, template, leads) for _ in range(RUNS)]
     template_url = make_url(server_url).set(database=template)
     drop_database(server_url, template_url.render_as_string(hide_password=False))
     _report(runs)
-
-
-def _infrastructure() -> tuple[str, str]:
-    """Kafka and PostgreSQL from the environment (``make bench``), else the local ones."""
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    server_url = os.environ.get("DATABASE_URL")
-    if not bootstrap:
-        from localinfra.kafka import ensure_kafka
-
-        bootstrap = ensure_kafka()
-    if not server_url:
-        from localinfra.postgres import ensure_postgres
-
-        server_url = ensure_postgres()
-    return bootstrap, server_url
 
 
 def _one_run(bootstrap: str, server_url: str, template: str, leads: list[ScoredLead]) -> Run:
