@@ -141,6 +141,11 @@ def _missing_fields(rng: random.Random, permit: RawPermit) -> bytes:
     return json.dumps(fields).encode()
 
 
+def _nul_bytes(_: random.Random, permit: RawPermit) -> bytes:
+    fields = {**permit.model_dump(mode="json"), "work_description": "Remodel kitchen\x00 and bath"}
+    return json.dumps(fields).encode()
+
+
 def _unknown_field(_: random.Random, permit: RawPermit) -> bytes:
     return json.dumps({**permit.model_dump(mode="json"), "permit_numbr": "typo"}).encode()
 
@@ -156,6 +161,7 @@ GARBAGE: dict[str, Callable[[random.Random, RawPermit], bytes | None]] = {
     "wrong_types": _wrong_types,
     "missing_field": _missing_fields,
     "unknown_field": _unknown_field,
+    "nul_bytes": _nul_bytes,
 }
 
 HOSTILE: dict[str, dict[str, str]] = {
@@ -167,7 +173,6 @@ HOSTILE: dict[str, dict[str, str]] = {
         "owner_name": "Robert'); DROP TABLE scored_leads;--",
         "property_address": "1 Main St' OR '1'='1",
     },
-    "nul_bytes": {"work_description": "Remodel kitchen\x00 and bath\x00", "owner_name": "A\x00B"},
     "markup": {"contractor_name": "<script>alert(1)</script>", "city": "{{7*7}} ${jndi:x}"},
     "unicode": {
         "work_description": "Re\u202eroof\u202c \u200b\U0001f3e0 " + "é" * 3000,

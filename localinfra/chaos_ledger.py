@@ -44,13 +44,9 @@ class Ledger:
     discarded: int
     dlq: int
     missing: tuple[str, ...]
-    duplicated: tuple[str, ...]
+    duplicated: tuple[str, ...]  # one per key with two rows or more: "key (2 DLQ records)"
     unexpected: int  # outcome rows whose key is no input's (should be none)
     garbage_not_in_dlq: tuple[str, ...]  # garbage that became a lead or a discard
-
-    @property
-    def conserved(self) -> bool:
-        return not (self.missing or self.duplicated or self.unexpected or self.garbage_not_in_dlq)
 
 
 def outcome_rows(engine: Engine) -> tuple[Counter[str], Counter[str]]:
@@ -78,7 +74,11 @@ def take_ledger(engine: Engine, inputs: Collection[str], garbage: Collection[str
         discarded=discarded,
         dlq=dead.total(),
         missing=tuple(sorted(expected - rows.keys())),
-        duplicated=tuple(sorted(k for k, n in rows.items() if n > 1 and k in expected)),
+        duplicated=tuple(
+            f"{key} ({permits[key]} leads/discards, {dead[key]} DLQ records)"
+            for key, n in sorted(rows.items())
+            if n > 1 and key in expected
+        ),
         unexpected=sum(n for k, n in rows.items() if k not in expected),
         garbage_not_in_dlq=tuple(sorted(k for k in garbage if k in permits)),
     )

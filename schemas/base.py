@@ -10,10 +10,18 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict
 SCHEMA_VERSION: Literal[1] = 1
 
 
+def refuse_nul(value: Any) -> Any:
+    """A NUL is a scraper's encoding bug, and PostgreSQL cannot store one: refusing it here
+    sends the message to the DLQ once, at the first stage, before any LLM call is paid for."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("contains a NUL (0x00) character; fix the scraper and replay")
+    return value
+
+
 def _blank_to_none(value: Any) -> Any:
     """Portals send "" or whitespace for unknown values; unknown must stay None, never ""."""
     if isinstance(value, str):
-        stripped = value.strip()
+        stripped = refuse_nul(value).strip()
         return stripped or None
     return value
 

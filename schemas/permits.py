@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from pydantic import Field, field_validator
 
-from schemas.base import Message, OptionalText, Part, permit_key
+from schemas.base import Message, OptionalText, Part, permit_key, refuse_nul
 from schemas.taxonomy import Category, MatchKind, TradeGroup
 
 
@@ -63,7 +63,7 @@ class RawPermit(Message):
     @field_validator("jurisdiction", "permit_number", mode="before")
     @classmethod
     def _strip_identity(cls, value: object) -> object:
-        return value.strip() if isinstance(value, str) else value
+        return refuse_nul(value).strip() if isinstance(value, str) else value
 
     @field_validator("state", mode="before")
     @classmethod

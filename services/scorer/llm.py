@@ -164,10 +164,17 @@ def parse_completion(response: httpx.Response) -> Completion:
     reasoning = message.get("reasoning_content") or message.get("reasoning")
     usage = body.get("usage") if isinstance(body, dict) else None
     return Completion(
-        content=content if isinstance(content, str) else "",
-        reasoning=reasoning if isinstance(reasoning, str) and reasoning.strip() else None,
+        content=_without_nul(content) if isinstance(content, str) else "",
+        reasoning=(
+            _without_nul(reasoning) if isinstance(reasoning, str) and reasoning.strip() else None
+        ),
         usage=parse_usage(usage if isinstance(usage, dict) else {}),
     )
+
+
+def _without_nul(text: str) -> str:
+    # A NUL in a model's words means nothing, yet PostgreSQL would refuse the whole lead.
+    return text.replace("\x00", "")
 
 
 def parse_usage(usage: dict[str, Any]) -> Usage:

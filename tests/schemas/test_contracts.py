@@ -47,6 +47,8 @@ def test_blank_portal_values_are_missing_not_empty_or_zero() -> None:
         {"jurisdiction": "austin_tx", "permit_number": "1", "valuation": -5},
         {"jurisdiction": "austin_tx", "permit_number": "1", "permitNumber": "typo"},
         {"jurisdiction": "austin_tx", "permit_number": "1", "schema_version": 2},
+        {"jurisdiction": "austin_tx", "permit_number": "1\x00"},
+        {"jurisdiction": "austin_tx", "permit_number": "1", "work_description": "Roof\x00"},
     ],
 )
 def test_invalid_raw_permits_are_rejected(payload: dict[str, object]) -> None:

@@ -7,6 +7,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 
 from services.scorer.llm import (
@@ -14,6 +15,7 @@ from services.scorer.llm import (
     Completion,
     SystemicCallError,
     TransientCallError,
+    parse_completion,
     parse_retry_after,
 )
 from services.scorer.prompt import build_messages
@@ -115,6 +117,13 @@ def test_a_refused_connection_is_transient() -> None:
 def test_blank_content_is_returned_for_the_caller_to_judge(fake_llm: FakeLLM) -> None:
     fake_llm.configure(empty=1.0)
     assert _complete(fake_llm.url).content == ""
+
+
+def test_nul_characters_in_the_models_words_are_dropped_so_the_lead_can_be_stored() -> None:
+    message = {"content": '{"reasoning": "Roof\u0000 job"}', "reasoning": "th\u0000ink"}
+    completion = parse_completion(httpx.Response(200, json={"choices": [{"message": message}]}))
+    assert completion.content == '{"reasoning": "Roof job"}'
+    assert completion.reasoning == "think"
 
 
 def test_retry_after_is_read_as_seconds_or_as_an_http_date() -> None:
