@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from services.common.config import DatabaseSettings
-from services.common.db.engine import SchemaOutOfDate, make_engine, require_current_schema
+from services.common.db.engine import DatabaseNotReady, make_engine, require_current_schema
 from services.enricher.cad_formats import FORMATS, CadFormatError, reader_for
 from services.enricher.cad_import import ImportReport, import_records
 from services.ingest.progress import Progress
@@ -59,7 +59,7 @@ def _cad_import(args: argparse.Namespace) -> int:
     try:
         reader = reader_for(args.format_name, args.mapping)
         engine = make_engine(DatabaseSettings().database_url)
-        require_current_schema(engine)
+        require_current_schema(engine, wait_s=0)
         with args.file.open("rb", buffering=0) as raw:
             counting = _CountingReader(raw)
             progress = Progress(args.file.stat().st_size, label=f"cad import {args.county} (bytes)")
@@ -72,7 +72,7 @@ def _cad_import(args: argparse.Namespace) -> int:
                 engine, args.county, reader(io.BufferedReader(counting)), on_batch=show
             )
             progress.finish(counting.bytes_read, f"{report.read:,} records")
-    except (OSError, CadFormatError, SchemaOutOfDate) as exc:
+    except (OSError, CadFormatError, DatabaseNotReady) as exc:
         print(f"cad import: {exc}", file=sys.stderr)
         return 1
     print(summary(report, args.file.name, args.county, time.monotonic() - started))

@@ -16,8 +16,9 @@ from schemas.discards import DiscardedPermit
 from schemas.permits import CategorizedPermit
 from schemas.topics import Topic
 from services.categorizer.rules import RulesError
-from services.common.config import DatabaseSettings
-from services.common.db.engine import SchemaOutOfDate, make_engine, require_current_schema
+from services.common.config import DatabaseSettings, RuntimeSettings
+from services.common.db.engine import DatabaseNotReady, make_engine, require_current_schema
+from services.common.logs import configure_logging
 from services.common.runtime import Output, Outputs, Stage
 from services.common.service import run_stage
 from services.enricher import metrics
@@ -58,7 +59,8 @@ class Enricher:
 
 
 def build_stage(database_url: str, builders: ProductionBuilders | None = None) -> Stage:
-    """The enricher's stage; raises SchemaOutOfDate unless the database is at the latest schema."""
+    """The enricher's stage; raises DatabaseNotReady unless the database is reachable and at
+    the latest schema."""
     engine = make_engine(database_url)
     require_current_schema(engine)
     enricher = Enricher(engine, builders or ProductionBuilders.load())
@@ -70,9 +72,10 @@ def build_stage(database_url: str, builders: ProductionBuilders | None = None) -
 
 
 def main() -> None:
+    configure_logging(STAGE, RuntimeSettings().log_level)
     try:
         stage = build_stage(DatabaseSettings().database_url)
-    except (SchemaOutOfDate, RulesError) as exc:
+    except (DatabaseNotReady, RulesError) as exc:
         raise SystemExit(f"enricher: refusing to start: {exc}") from None
     run_stage(stage)
 

@@ -98,11 +98,14 @@ def _enum_list(enum: type[E], normalise: Callable[[str], str]) -> Callable[[str]
 
 
 def _engine() -> Engine:
-    from services.common.db.engine import make_engine, require_current_schema
+    from services.common.db.engine import DatabaseNotReady, make_engine, require_current_schema
     from services.exporter.settings import ExporterSettings
 
     engine = make_engine(ExporterSettings().database_url, pool_size=1)
-    require_current_schema(engine)
+    try:
+        require_current_schema(engine, wait_s=0)  # a command fails fast; services wait
+    except DatabaseNotReady as exc:
+        raise SystemExit(f"leadstream: {exc}") from None
     return engine
 
 

@@ -15,7 +15,7 @@ import uvicorn
 from sqlalchemy import Engine
 
 from services.common.config import RuntimeSettings
-from services.common.db.engine import make_engine, require_current_schema
+from services.common.db.engine import DatabaseNotReady, make_engine, require_current_schema
 from services.common.logs import configure_logging
 from services.exporter.api import create_app
 from services.exporter.settings import ExporterSettings
@@ -68,7 +68,10 @@ def main() -> None:
     settings = ExporterSettings()
     configure_logging("exporter", RuntimeSettings().log_level)
     engine = make_engine(settings.database_url, pool_size=1)
-    require_current_schema(engine)
+    try:
+        require_current_schema(engine)
+    except DatabaseNotReady as exc:
+        raise SystemExit(f"exporter: refusing to start: {exc}") from None
     periodic = None
     if settings.export_dir is not None and settings.export_interval_s > 0:
         periodic = PeriodicExport(engine, settings)

@@ -15,6 +15,7 @@ import threading
 
 from schemas import EnrichedPermit, RetryRequest, Topic
 from services.common.config import DatabaseSettings, KafkaSettings, RuntimeSettings
+from services.common.db.engine import DatabaseNotReady
 from services.common.logs import configure_logging
 from services.common.runtime import Stage, StreamRuntime
 from services.common.service import run_stage
@@ -92,9 +93,12 @@ def main() -> None:
     )
     cache = None
     if settings.scorer_backend is ScorerBackend.LLM:
-        cache = ScoringCache.connect(
-            DatabaseSettings().database_url, pool_size=settings.scoring_cache_pool_size
-        )
+        try:
+            cache = ScoringCache.connect(
+                DatabaseSettings().database_url, pool_size=settings.scoring_cache_pool_size
+            )
+        except DatabaseNotReady as exc:
+            raise SystemExit(f"scorer: refusing to start: {exc}") from None
     retry_runtime = StreamRuntime(
         build_retry_stage(settings, cache=cache),
         KafkaSettings(),

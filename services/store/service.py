@@ -7,16 +7,18 @@ discard or DLQ record) can be checked in SQL.
 
 from __future__ import annotations
 
-from services.common.config import DatabaseSettings
-from services.common.db.engine import SchemaOutOfDate, make_engine, require_current_schema
+from services.common.config import DatabaseSettings, RuntimeSettings
+from services.common.db.engine import DatabaseNotReady, make_engine, require_current_schema
 from services.common.kafka import DLQ_MAX_MESSAGE_BYTES
+from services.common.logs import configure_logging
 from services.common.runtime import Stage
 from services.common.service import run_stage
 from services.store.writer import STORE_INPUTS, BatchWriter
 
 
 def build_stage(database_url: str) -> Stage:
-    """The store's stage; raises SchemaOutOfDate unless the database is at the latest schema."""
+    """The store's stage; raises DatabaseNotReady unless the database is reachable and at the
+    latest schema."""
     engine = make_engine(database_url)
     require_current_schema(engine)
     return Stage(
@@ -30,9 +32,10 @@ def build_stage(database_url: str) -> Stage:
 
 
 def main() -> None:
+    configure_logging("store", RuntimeSettings().log_level)
     try:
         stage = build_stage(DatabaseSettings().database_url)
-    except SchemaOutOfDate as exc:
+    except DatabaseNotReady as exc:
         raise SystemExit(f"store: refusing to start: {exc}") from None
     run_stage(stage)
 

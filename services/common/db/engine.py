@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from pathlib import Path
 
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# A service started during a database restart (or before it, in a rollout) waits this long
+# instead of crash-looping; past it, it exits with one line an operator can act on.
+STARTUP_WAIT_S = 60.0
+_STARTUP_RETRY_MAX_S = 5.0
+
+log = logging.getLogger(__name__)
 
 
-class SchemaOutOfDate(RuntimeError):
+class DatabaseNotReady(RuntimeError):
+    """A service cannot start on this database; the message says what to do."""
+
+
+class SchemaOutOfDate(DatabaseNotReady):
     """The database is behind the code: run ``leadstream db upgrade``."""
+
+
+class DatabaseUnreachable(DatabaseNotReady):
+    """No connection to the database within the start-up wait."""
 
 
 def make_engine(url: str, *, pool_size: int = 5) -> Engine:
@@ -58,11 +75,33 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def require_current_schema(engine: Engine) -> None:
-    """Refuse to run against a database that older code (or nobody) migrated."""
-    current, head = current_revision(engine), head_revision()
+def require_current_schema(engine: Engine, *, wait_s: float = STARTUP_WAIT_S) -> None:
+    """Refuse to run against a database that older code (or nobody) migrated; wait up to
+    ``wait_s`` for one that is not accepting connections yet."""
+    current, head = _revision_once_reachable(engine, wait_s), head_revision()
     if current != head:
         raise SchemaOutOfDate(
             f"database schema is at revision {current or 'none (empty database)'}, "
             f"this code needs {head}: run `leadstream db upgrade` first"
         )
+
+
+def _revision_once_reachable(engine: Engine, wait_s: float) -> str | None:
+    deadline = time.monotonic() + wait_s
+    delay = 0.5
+    while True:
+        try:
+            return current_revision(engine)
+        except OperationalError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+            where = engine.url.render_as_string(hide_password=True)
+            if time.monotonic() + delay > deadline:
+                raise DatabaseUnreachable(
+                    f"database {where} not reachable after {wait_s:.0f} s: {reason}"
+                ) from None
+            log.warning(
+                "database not reachable yet, waiting",
+                extra={"database": where, "error": reason, "retry_in_s": delay},
+            )
+            time.sleep(delay)
+            delay = min(delay * 2, _STARTUP_RETRY_MAX_S)
