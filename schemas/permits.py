@@ -41,7 +41,12 @@ class RawPermit(Message):
     )
     work_type: OptionalText = Field(default=None, max_length=256)
     work_description: OptionalText = Field(default=None, max_length=8000)
-    valuation: float | None = Field(default=None, ge=0, description="Job value in dollars.")
+    valuation: float | None = Field(
+        default=None,
+        ge=0,
+        lt=1e12,  # NUMERIC(14, 2) in the store; a trillion-dollar permit is a scraper bug
+        description="Job value in dollars.",
+    )
     applicant_name: OptionalText = Field(default=None, max_length=256)
     contractor_name: OptionalText = Field(default=None, max_length=256)
     owner_name: OptionalText = Field(default=None, max_length=256)
@@ -112,7 +117,7 @@ class PropertyMatch(Part):
     match: MatchKind
     county: str | None = None
     account_id: str | None = None
-    market_value: float | None = Field(default=None, ge=0)
+    market_value: float | None = Field(default=None, ge=0, lt=1e12)
     owner_name: str | None = None
     owner_mailing_address: str | None = None
     is_absentee: bool | None = Field(

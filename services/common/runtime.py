@@ -215,22 +215,33 @@ class StreamRuntime:
 
     def _retrying(self, call: Callable[[], Any], permit_key: str | None = None) -> Any:
         """Run ``call`` until it succeeds; unexpected errors are retried, never skipped."""
-        delay = 0.1
+        delay, failures = 0.1, 0
         while True:
             started = time.perf_counter()
             try:
                 result = call()
-            except Exception:
-                metrics.HANDLER_ERRORS.labels(self.stage.name).inc()
-                log.exception(
-                    "handler failed, retrying",
-                    extra={"permit_key": permit_key, "retry_in_s": round(delay, 2)},
-                )
+            except Exception as exc:
+                failures += 1
+                self._handler_failed(exc, failures, delay, permit_key)
                 self._idle(delay)
                 delay = min(delay * 2, self.settings.retry_backoff_max_s)
                 continue
             self._handler_seconds.observe(time.perf_counter() - started)
+            if failures:
+                _handler_recovered(failures, permit_key)
             return result
+
+    def _handler_failed(
+        self, exc: Exception, failures: int, delay: float, permit_key: str | None
+    ) -> None:
+        """The first failure of a streak with its traceback, repeats in one line each: a
+        minutes-long outage must not bury the log in identical tracebacks."""
+        metrics.HANDLER_ERRORS.labels(self.stage.name).inc()
+        extra = {"permit_key": permit_key, "attempt": failures, "retry_in_s": round(delay, 2)}
+        if failures == 1:
+            log.error("handler failed, retrying", exc_info=exc, extra=extra)
+        else:
+            log.warning("handler still failing, retrying", extra={**extra, "error": _one_line(exc)})
 
     def _idle(self, seconds: float) -> None:
         """Wait without fetching, but keep polling so the group does not evict us."""
@@ -288,23 +299,22 @@ class StreamRuntime:
         await self._finish_in_flight(running)
 
     async def _call_async(self, handle: AsyncHandler, value: Any) -> Outputs | BadInput:
-        delay = 0.1
+        delay, failures = 0.1, 0
         while True:
             started = time.perf_counter()
             try:
                 result = await handle(value)
             except BadInput as exc:
                 return exc
-            except Exception:
-                metrics.HANDLER_ERRORS.labels(self.stage.name).inc()
-                log.exception(
-                    "handler failed, retrying",
-                    extra={"permit_key": _key_of(value), "retry_in_s": round(delay, 2)},
-                )
+            except Exception as exc:
+                failures += 1
+                self._handler_failed(exc, failures, delay, _key_of(value))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.settings.retry_backoff_max_s)
                 continue
             self._handler_seconds.observe(time.perf_counter() - started)
+            if failures:
+                _handler_recovered(failures, _key_of(value))
             return result
 
     async def _finish_in_flight(self, running: dict[asyncio.Task[Any], _Taken]) -> None:
@@ -603,6 +613,15 @@ def describe_validation_error(exc: ValidationError) -> str:
         where = ".".join(str(p) for p in error["loc"]) or "message"
         parts.append(f"{where}: {error['msg']}")
     return "invalid message: " + "; ".join(parts)
+
+
+def _handler_recovered(failures: int, permit_key: str | None) -> None:
+    log.info("handler recovered", extra={"permit_key": permit_key, "failed_attempts": failures})
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 def _key_of(value: Any) -> str | None:

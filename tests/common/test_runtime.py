@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import socket
@@ -12,16 +13,18 @@ import time
 import urllib.error
 import urllib.request
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from schemas import DeadLetter
+from schemas import DeadLetter, RawPermit
 from services.common.config import KafkaSettings, RuntimeSettings
 from services.common.kafka import create_topics
+from services.common.runtime import Output, Stage
 from tests.support.kafka import publish, read_topic, running_stage
-from tests.support.toy import TOY_OUT, permit_json, slow_async_stage, toy_stage
+from tests.support.toy import TOY_OUT, echo, permit_json, slow_async_stage, toy_stage
 
 pytestmark = pytest.mark.kafka
 REPO = Path(__file__).resolve().parents[2]
@@ -116,6 +119,37 @@ def _wait_for_output(settings: KafkaSettings, at_least: int, timeout_s: float = 
     finally:
         consumer.close()
     raise AssertionError(f"fewer than {at_least} outputs after {timeout_s} s")
+
+
+def test_a_failing_handler_is_retried_until_it_recovers_with_one_traceback_per_streak(
+    toy_kafka: KafkaSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    failures_left = 4
+
+    def database_down_for_a_while(permit: RawPermit) -> Sequence[Output]:
+        nonlocal failures_left
+        if failures_left:
+            failures_left -= 1
+            raise ConnectionError("connection refused\n\tIs the server running?")
+        return echo(permit)
+
+    stage = Stage(name="toy", inputs={"permits.raw": RawPermit}, handle=database_down_for_a_while)
+    inputs = [permit_json(i) for i in range(5)]
+    publish(toy_kafka, "permits.raw", inputs)
+    with caplog.at_level(logging.INFO), running_stage(stage, toy_kafka):
+        out = read_topic(toy_kafka, TOY_OUT, expect=len(inputs))
+    assert sorted(k for k, _ in out) == sorted(k for k, _ in inputs), "a message was skipped"
+
+    records = [r for r in caplog.records if r.name == "services.common.runtime"]
+    first = [r for r in records if r.getMessage() == "handler failed, retrying"]
+    again = [r for r in records if r.getMessage() == "handler still failing, retrying"]
+    recovered = [r for r in records if r.getMessage() == "handler recovered"]
+    assert len(first) == 1 and first[0].exc_info is not None
+    assert [r.__dict__["attempt"] for r in again] == [2, 3, 4]
+    assert all(r.exc_info is None for r in again)
+    assert again[0].__dict__["error"] == "ConnectionError: connection refused"
+    assert [r.__dict__["failed_attempts"] for r in recovered] == [4]
+    assert recovered[0].__dict__["permit_key"] == first[0].__dict__["permit_key"]
 
 
 def test_sigkill_mid_stream_loses_nothing(toy_kafka: KafkaSettings) -> None:

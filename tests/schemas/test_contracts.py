@@ -45,6 +45,7 @@ def test_blank_portal_values_are_missing_not_empty_or_zero() -> None:
         {"permit_number": "1"},
         {"jurisdiction": "austin_tx"},
         {"jurisdiction": "austin_tx", "permit_number": "1", "valuation": -5},
+        {"jurisdiction": "austin_tx", "permit_number": "1", "valuation": 1e12},
         {"jurisdiction": "austin_tx", "permit_number": "1", "permitNumber": "typo"},
         {"jurisdiction": "austin_tx", "permit_number": "1", "schema_version": 2},
         {"jurisdiction": "austin_tx", "permit_number": "1\x00"},

@@ -212,6 +212,19 @@ def scored_lead(
     )
 
 
+def unvalidated(lead: ScoredLead, **permit_changes: Any) -> ScoredLead:
+    """A lead whose permit breaks the contract, as a foreign producer might write one: only
+    the store's own checks and PostgreSQL stand in its way."""
+    return lead.model_copy(update={"permit": lead.permit.model_copy(update=permit_changes)})
+
+
+def with_nul_in_reasoning(lead: ScoredLead) -> ScoredLead:
+    """Valid by the contract, but PostgreSQL cannot store a NUL."""
+    return lead.model_copy(
+        update={"score": lead.score.model_copy(update={"reasoning": "Re-roof\x00 house"})}
+    )
+
+
 def discarded_permit(
     i: int,
     *,

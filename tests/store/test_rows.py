@@ -10,7 +10,13 @@ import pytest
 from schemas import MatchKind, PropertyMatch
 from services.common.runtime import BadInput
 from services.store.rows import dead_letter_rows, discard_rows, lead_rows, rows_for
-from tests.store.factories import SCRAPED_AT, dead_letter, discarded_permit, scored_lead
+from tests.store.factories import (
+    SCRAPED_AT,
+    dead_letter,
+    discarded_permit,
+    scored_lead,
+    with_nul_in_reasoning,
+)
 
 SALES_COLUMNS = {"status", "sold_to", "sold_at", "sold_price", "sold_count", "converted_at"}
 
@@ -80,8 +86,8 @@ def test_a_new_result_or_a_new_scrape_changes_the_content_hash() -> None:
 
 
 def test_a_nul_character_is_refused_with_the_field_that_holds_it() -> None:
-    message = scored_lead(2, work_description="New pool\x00 and spa")
-    with pytest.raises(BadInput, match=r"permit\.work_description contains a NUL"):
+    message = with_nul_in_reasoning(scored_lead(2))
+    with pytest.raises(BadInput, match=r"score\.reasoning contains a NUL"):
         lead_rows(message)
 
 

@@ -22,7 +22,15 @@ from services.common.db.engine import make_engine
 from services.common.db.tables import DeadLetterRow, DiscardedPermitRow, PermitRow, ScoredLeadRow
 from services.store.rows import lead_rows
 from services.store.service import build_stage
-from tests.store.factories import SCRAPED_AT, dead_letter, discarded_permit, encoded, scored_lead
+from tests.store.factories import (
+    SCRAPED_AT,
+    dead_letter,
+    discarded_permit,
+    encoded,
+    scored_lead,
+    unvalidated,
+    with_nul_in_reasoning,
+)
 from tests.store.tables import count, snapshot
 from tests.support.kafka import publish, read_topic, running_stage
 
@@ -114,8 +122,8 @@ def test_rejected_rows_reach_the_dlq_topic_and_come_back_as_dead_letters(
     kafka_settings: KafkaSettings, database_url: str, db: Engine
 ) -> None:
     leads = [scored_lead(i) for i in range(50)]
-    leads[10] = scored_lead(10, valuation=9.9e13)  # beyond NUMERIC(14, 2)
-    leads[20] = scored_lead(20, work_description="Re-roof\x00 house")
+    leads[10] = unvalidated(leads[10], valuation=9.9e13)  # refused by the contract
+    leads[20] = with_nul_in_reasoning(leads[20])  # refused by the store's own check
     publish(kafka_settings, "leads.scored", [encoded(m) for m in leads])
     with running_stage(build_stage(database_url), kafka_settings):
         dlq = read_topic(kafka_settings, "permits.dlq", expect=2)
@@ -123,8 +131,8 @@ def test_rejected_rows_reach_the_dlq_topic_and_come_back_as_dead_letters(
         wait_until(lambda: count(db, DeadLetterRow) == 2, 30, "the store's own dead letters")
     letters = {d.key: d for d in (DeadLetter.model_validate_json(v) for _, v in dlq)}
     assert set(letters) == {leads[10].key, leads[20].key}
-    assert "numeric field overflow" in letters[leads[10].key].error
-    assert "work_description contains a NUL" in letters[leads[20].key].error
+    assert "permit.valuation" in letters[leads[10].key].error
+    assert "score.reasoning contains a NUL" in letters[leads[20].key].error
     assert letters[leads[20].key].original == encoded(leads[20])[1]
     assert all(d.stage == "store" and d.source_topic == "leads.scored" for d in letters.values())
     assert count(db, ScoredLeadRow) == 48

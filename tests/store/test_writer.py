@@ -17,7 +17,14 @@ from services.common.db.tables import DiscardedPermitRow, PermitRow, PropertyRow
 from services.common.runtime import BadInput
 from services.store.rows import as_utc
 from services.store.writer import BatchWriter, Outcome
-from tests.store.factories import SCRAPED_AT, dead_letter, discarded_permit, scored_lead
+from tests.store.factories import (
+    SCRAPED_AT,
+    dead_letter,
+    discarded_permit,
+    scored_lead,
+    unvalidated,
+    with_nul_in_reasoning,
+)
 from tests.store.tables import snapshot, stored
 
 CREATED, UPDATED, SKIPPED = Outcome.CREATED, Outcome.UPDATED, Outcome.SKIPPED
@@ -180,10 +187,10 @@ def test_a_nul_character_goes_to_the_dlq_and_the_rest_commits(
     writer: BatchWriter, engine: Engine
 ) -> None:
     batch = [scored_lead(i) for i in range(5)]
-    batch[2] = scored_lead(2, owner_name="Garcia\x00 Maria")
+    batch[2] = with_nul_in_reasoning(batch[2])
     results = writer.write(batch)
     assert isinstance(results[2], BadInput)
-    assert "permit.owner_name contains a NUL" in str(results[2])
+    assert "score.reasoning contains a NUL" in str(results[2])
     assert [r for i, r in enumerate(results) if i != 2] == [CREATED] * 4
     assert len(snapshot(engine)["scored_leads"]) == 4
 
@@ -194,7 +201,7 @@ def test_a_row_postgresql_rejects_goes_to_the_dlq_with_the_reason_and_the_rest_c
 ) -> None:
     engine = make_engine(database_url)
     batch: list[Any] = [scored_lead(i) for i in range(10)]
-    batch[3] = scored_lead(3, valuation=4.2e13)  # beyond NUMERIC(14, 2)
+    batch[3] = unvalidated(scored_lead(3), valuation=4.2e13)  # beyond NUMERIC(14, 2)
     batch[6] = rescored(scored_lead(6), minutes=0, model="m" * 200)  # beyond VARCHAR(120)
     results = BatchWriter(engine).write(batch)
     assert "numeric field overflow" in str(results[3])
@@ -239,7 +246,7 @@ def test_outcomes_are_counted_by_topic_in_prometheus(writer: BatchWriter) -> Non
         return REGISTRY.get_sample_value("leadstream_store_writes_total", labels) or 0.0
 
     before = {o: count("leads.scored", o) for o in ("created", "skipped", "error")}
-    writer.write([scored_lead(12), scored_lead(13), scored_lead(14, owner_name="\x00")])
+    writer.write([scored_lead(12), scored_lead(13), with_nul_in_reasoning(scored_lead(14))])
     writer.write([scored_lead(12)])
     after = {o: count("leads.scored", o) for o in ("created", "skipped", "error")}
     assert {o: after[o] - before[o] for o in after} == {"created": 2, "skipped": 1, "error": 1}
