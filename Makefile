@@ -34,7 +34,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy schemas services localinfra bench
+	$(BIN)/mypy schemas services localinfra bench tests
 
 demo: $(STAMP)
 	$(BIN)/leadstream demo $(DEMO_ARGS)

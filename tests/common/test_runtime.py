@@ -15,13 +15,15 @@ import urllib.request
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from schemas import DeadLetter, RawPermit
+from services.common import runtime
 from services.common.config import KafkaSettings, RuntimeSettings
-from services.common.kafka import create_topics
+from services.common.kafka import consumer_config, create_topics
 from services.common.runtime import Output, Stage
 from tests.support.kafka import publish, read_topic, running_stage
 from tests.support.toy import TOY_OUT, echo, permit_json, slow_async_stage, toy_stage
@@ -64,7 +66,7 @@ def test_bad_input_goes_to_the_dlq_with_a_reason_and_good_messages_still_flow(
         out = read_topic(toy_kafka, TOY_OUT, expect=len(good))
         dlq = read_topic(toy_kafka, "permits.dlq", expect=len(bad))
     assert sorted(k for k, _ in out) == sorted(k for k, _ in good)
-    letters = {d.key: d for d in (DeadLetter.model_validate_json(v) for _, v in dlq)}
+    letters = {d.key or "": d for d in (DeadLetter.model_validate_json(v) for _, v in dlq)}
     assert set(letters) == {f"bad:{n}" for n in bad}
     reasons = {key.removeprefix("bad:"): letter.error for key, letter in letters.items()}
     assert "not UTF-8" in reasons["not utf-8"]
@@ -242,6 +244,30 @@ def _get(port: int, path: str) -> tuple[int, str]:
             return resp.status, resp.read().decode()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read().decode()
+
+
+@pytest.mark.slow
+def test_a_full_async_stage_stays_in_its_group_longer_than_max_poll_interval(
+    toy_kafka: KafkaSettings, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An LLM outage holds every slot far longer than max.poll.interval.ms (5 min in
+    production, 6 s here); the stage must not be evicted, which would rebalance the group."""
+
+    def short_poll_interval(*args: Any) -> dict[str, Any]:
+        fast = {"session.timeout.ms": 6_000, "max.poll.interval.ms": 6_000}
+        return {**consumer_config(*args), **fast}
+
+    monkeypatch.setattr(runtime, "consumer_config", short_poll_interval)
+    inputs = [permit_json(i) for i in range(4)]
+    publish(toy_kafka, "permits.raw", inputs)
+    stage = slow_async_stage(9.0, {})  # two rounds of two slots, each past the interval
+    settings = RuntimeSettings(max_in_flight=2, commit_interval_s=0.2)
+    with caplog.at_level(logging.INFO), running_stage(stage, toy_kafka, settings):
+        out = read_topic(toy_kafka, TOY_OUT, expect=len(inputs), timeout_s=60)
+    assert sorted(k for k, _ in out) == sorted(k for k, _ in inputs)
+    messages = [r.getMessage() for r in caplog.records if r.name == "services.common.runtime"]
+    assert messages.count("partitions assigned") == 1, "the group rebalanced mid-run"
+    assert "partitions lost" not in messages
 
 
 def test_a_service_serves_health_and_metrics_and_logs_json_with_the_permit_key(

@@ -49,7 +49,8 @@ KNOWN_ENV = set().union(*(env_names(s) for s in SETTINGS)) | {"POSTGRES_PASSWORD
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load((REPO / "docker-compose.yml").read_text())
-    return data["services"]
+    services: dict[str, Any] = data["services"]
+    return services
 
 
 @pytest.fixture(scope="module")

@@ -43,8 +43,9 @@ def publish(
 
 def read_topic(
     settings: KafkaSettings, topic: str, *, expect: int, timeout_s: float = 60.0
-) -> list[tuple[str | None, bytes]]:
-    """Read a topic from the beginning until ``expect`` messages arrived (or time out)."""
+) -> list[tuple[str, bytes]]:
+    """Read a topic from the beginning until ``expect`` messages arrived (or time out); a
+    message without a key (none of the pipeline's) reads as key ""."""
     consumer = Consumer(
         {
             "bootstrap.servers": settings.bootstrap_servers,
@@ -54,19 +55,19 @@ def read_topic(
         }
     )
     consumer.subscribe([settings.topic(topic)])
-    out: list[tuple[str | None, bytes]] = []
+    out: list[tuple[str, bytes]] = []
     deadline = time.monotonic() + timeout_s
     try:
         while len(out) < expect and time.monotonic() < deadline:
             for msg in consumer.consume(1000, timeout=0.5):
                 if msg.error() is None:
                     key = msg.key()
-                    out.append((key.decode() if key else None, msg.value() or b""))
+                    out.append((key.decode() if key else "", msg.value() or b""))
         # Linger briefly so a test can also notice messages beyond what it expected.
         for msg in consumer.consume(1000, timeout=0.5):
             if msg.error() is None:
                 key = msg.key()
-                out.append((key.decode() if key else None, msg.value() or b""))
+                out.append((key.decode() if key else "", msg.value() or b""))
     finally:
         consumer.close()
     return out
