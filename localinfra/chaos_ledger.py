@@ -1,8 +1,9 @@
 """What the chaos harness measures: where every input ended up, and the consumer lag.
 
 Conservation is counted in the database, where an operator would look: for every input key,
-the rows it has over ``scored_leads``, ``discarded_permits`` and ``dead_letters`` (by key).
-Exactly one row is right; none is a loss, two or more a duplicate.
+the rows it has over ``scored_leads``, ``discarded_permits`` and the ``dead_letters`` not
+replayed (by key; a replayed one ended wherever its replay did). Exactly one row is right; none
+is a loss, two or more a duplicate.
 """
 
 from __future__ import annotations
@@ -50,12 +51,13 @@ class Ledger:
 
 
 def outcome_rows(engine: Engine) -> tuple[Counter[str], Counter[str]]:
-    """(permit key → its lead and discard rows, key → its DLQ records)."""
+    """(permit key → its lead and discard rows, key → its DLQ records not replayed)."""
     permits: Counter[str] = Counter()
     with engine.connect() as conn:
         for column in (ScoredLeadRow.permit_key, DiscardedPermitRow.permit_key):
             permits.update(conn.execute(select(column)).scalars())
-        dead = Counter(k or "" for k in conn.execute(select(DeadLetterRow.key)).scalars())
+        not_replayed = select(DeadLetterRow.key).where(DeadLetterRow.replayed_at.is_(None))
+        dead = Counter(k or "" for k in conn.execute(not_replayed).scalars())
     return permits, dead
 
 

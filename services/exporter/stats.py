@@ -2,7 +2,8 @@
 
 Every permit ends as exactly one stored lead, discarded permit or dead letter (SPEC §2), so
 input is their sum. Each is counted by the time of its outcome: ``scored_at``,
-``discarded_at``, ``failed_at``.
+``discarded_at``, ``failed_at``. A replayed dead letter is not counted: its permit's outcome is
+wherever the replay ended (a lead, a discard, or a new dead letter).
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ def run_stats(conn: Connection, since: datetime | None, until: datetime | None) 
     dlq = conn.execute(
         select(func.count())
         .select_from(dead_letters)
-        .where(_window(dead_letters.c.failed_at, since, until))
+        .where(
+            dead_letters.c.replayed_at.is_(None), _window(dead_letters.c.failed_at, since, until)
+        )
     ).scalar_one()
     flagged = conn.execute(
         select(func.count()).select_from(leads).where(in_window, _flagged())

@@ -326,17 +326,22 @@ def test_stats_count_outcomes_in_a_window(
                 {**discard, "permit_key": "x:3", "reason": "stale", "reason_group": "stale"},
             ],
         )
+        dead_letter = {
+            "source_topic": "permits.raw",
+            "source_partition": 0,
+            "stage": "categorizer",
+            "error": "bad json",
+            "original": b"{",
+            "original_truncated": False,
+            "failed_at": SCORED_AT,
+        }
+        # The replayed one is not an outcome: its permit ended wherever the replay did.
         conn.execute(
-            insert(DeadLetterRow).values(
-                source_topic="permits.raw",
-                source_partition=0,
-                source_offset=7,
-                stage="categorizer",
-                error="bad json",
-                original=b"{",
-                original_truncated=False,
-                failed_at=SCORED_AT,
-            )
+            insert(DeadLetterRow),
+            [
+                {**dead_letter, "source_offset": 7, "replayed_at": None},
+                {**dead_letter, "source_offset": 8, "replayed_at": SCORED_AT},
+            ],
         )
     since = (SCORED_AT - timedelta(days=1)).isoformat()
     response = client.get("/v1/stats", params={"since": since}, headers=ADMIN)

@@ -225,7 +225,11 @@ class DiscardedPermitRow(Base):
 
 
 class DeadLetterRow(Base):
-    """A copy of every ``permits.dlq`` record, so operators can count and replay them in SQL."""
+    """A copy of every ``permits.dlq`` record, so operators can count and replay them in SQL.
+
+    A replayed row stays as the record of what failed; the permit's outcome is then wherever
+    its replay ended, so conservation counts only rows with ``replayed_at`` null.
+    """
 
     __tablename__ = "dead_letters"
     __table_args__ = (UniqueConstraint("source_topic", "source_partition", "source_offset"),)
@@ -241,6 +245,12 @@ class DeadLetterRow(Base):
     original_truncated: Mapped[bool] = mapped_column(Boolean, default=False)
     failed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+    # Indexed: the operator's summary and replay read only the rows not replayed yet.
+    replayed_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True),
+        index=True,
+        comment="When `leadstream dlq replay` re-published the original; null = not yet.",
+    )
 
 
 class ScoringCacheRow(Base):
