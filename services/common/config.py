@@ -57,4 +57,7 @@ class RuntimeSettings(BaseSettings):
     shutdown_timeout_s: float = Field(default=20.0, gt=0)
     retry_backoff_max_s: float = Field(default=30.0, gt=0)
     metrics_port: int = Field(default=0, ge=0, description="0 = do not serve /metrics.")
+    liveness_timeout_s: float = Field(
+        default=60.0, gt=0, description="/healthz fails when the loop has not turned for this long."
+    )
     log_level: str = "INFO"

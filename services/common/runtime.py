@@ -249,6 +249,8 @@ class StreamRuntime:
         self._pause(True)
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
+            # Retrying through an outage is alive: a liveness probe must not restart us for it.
+            self.last_loop_at = time.monotonic()
             producer.poll(0)
             self._keep_polling(min(0.2, deadline - time.monotonic()))
         self._pause(False)
@@ -551,7 +553,9 @@ class StreamRuntime:
     # ------------------------------------------------------------------ health
 
     def healthy(self) -> bool:
-        return self.started and time.monotonic() - self.last_loop_at < 60
+        return (
+            self.started and time.monotonic() - self.last_loop_at < self.settings.liveness_timeout_s
+        )
 
     def ready(self) -> bool:
         return self.healthy() and self.stage.on_ready()

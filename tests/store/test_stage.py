@@ -214,7 +214,10 @@ def test_postgres_down_for_30_s_mid_run_pauses_the_store_which_then_catches_up(
     leads = [scored_lead(i) for i in range(6_000)]
     publish(kafka_settings, "leads.scored", [encoded(m) for m in leads[:3_000]])
     retries_before = metric("leadstream_handler_errors_total", stage="store")
-    settings = RuntimeSettings(commit_interval_s=0.2, retry_backoff_max_s=2.0)
+    # Liveness at 10 s: an outage three times as long must not look like a hung process.
+    settings = RuntimeSettings(
+        commit_interval_s=0.2, retry_backoff_max_s=2.0, liveness_timeout_s=10.0
+    )
     with running_stage(build_stage(database_url), kafka_settings, settings) as runtime:
         wait_until(lambda: count(db, ScoredLeadRow) >= 500, 60, "the store to be mid-run")
         postgres.stop_postgres(mode="fast")
