@@ -105,7 +105,8 @@ def note(result: ScenarioResult, command: str) -> str:
     """What was injected and what happened, besides the counts."""
     details = []
     if result.kills:
-        details.append(f"{result.kills.total()} SIGKILLs ({_counts(result.kills)})")
+        kills = result.kills.total()
+        details.append(f"{kills} SIGKILL{'s' if kills != 1 else ''} ({_counts(result.kills)})")
     details.append(
         f"exits on their own: {_counts(result.crashes)}" if result.crashes else "no crash"
     )
