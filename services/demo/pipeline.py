@@ -166,6 +166,9 @@ def format_summary(result: DemoResult, out_dir: Path) -> str:
         ),
         "  database             " + ", ".join(f"{k} {v:,}" for k, v in result.store.items()),
         f"  tier files in {out_dir}/",
-        *(f"    {path}  {n:,} rows" for path, n in sorted(result.export.files.items())),
+        *(
+            f"    {path}  {n:,} {'row' if n == 1 else 'rows'}"
+            for path, n in sorted(result.export.files.items())
+        ),
     ]
     return "\n".join(lines)
