@@ -5,10 +5,18 @@ from __future__ import annotations
 import logging
 import socket
 import time
+from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine, text
 
-from services.common.db.engine import DatabaseUnreachable, make_engine, require_current_schema
+from services.common.db.engine import (
+    DatabaseUnreachable,
+    SchemaOutOfDate,
+    head_revision,
+    make_engine,
+    require_current_schema,
+)
 
 
 def _closed_port() -> int:
@@ -41,3 +49,29 @@ def test_a_command_does_not_wait_for_the_database() -> None:
     with pytest.raises(DatabaseUnreachable):
         require_current_schema(engine, wait_s=0)
     assert time.monotonic() - started < 5
+
+
+def _stamped(tmp_path: Path, revision: str | None) -> Engine:
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    if revision is not None:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            conn.execute(text("INSERT INTO alembic_version VALUES (:v)"), {"v": revision})
+    return engine
+
+
+def test_a_database_behind_the_code_is_refused_with_what_to_run(tmp_path: Path) -> None:
+    head = head_revision()
+    assert head != "0001", "test the oldest revision against a newer head"
+    with pytest.raises(SchemaOutOfDate, match=f"at revision 0001, this code needs {head}: run"):
+        require_current_schema(_stamped(tmp_path, "0001"))
+
+
+def test_a_database_the_next_release_migrated_is_accepted_mid_rollout(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        require_current_schema(_stamped(tmp_path, "from-a-newer-release"))
+    assert [r.getMessage() for r in caplog.records] == [
+        "database schema is newer than this code; running on it"
+    ]

@@ -66,8 +66,16 @@ def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))
+
+
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+    return _scripts().get_current_head()
+
+
+def _is_known(revision: str) -> bool:
+    return revision in {script.revision for script in _scripts().walk_revisions()}
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -77,13 +85,25 @@ def current_revision(engine: Engine) -> str | None:
 
 def require_current_schema(engine: Engine, *, wait_s: float = STARTUP_WAIT_S) -> None:
     """Refuse to run against a database that older code (or nobody) migrated; wait up to
-    ``wait_s`` for one that is not accepting connections yet."""
+    ``wait_s`` for one that is not accepting connections yet.
+
+    A database that newer code migrated is accepted: migrations only add (a column or table is
+    dropped a release after the code stopped using it), and a rollout migrates first, so the
+    old release's pods must keep (re)starting until they are replaced.
+    """
     current, head = _revision_once_reachable(engine, wait_s), head_revision()
-    if current != head:
-        raise SchemaOutOfDate(
-            f"database schema is at revision {current or 'none (empty database)'}, "
-            f"this code needs {head}: run `leadstream db upgrade` first"
+    if current == head:
+        return
+    if current is not None and not _is_known(current):
+        log.warning(
+            "database schema is newer than this code; running on it",
+            extra={"database_revision": current, "code_revision": head},
         )
+        return
+    raise SchemaOutOfDate(
+        f"database schema is at revision {current or 'none (empty database)'}, "
+        f"this code needs {head}: run `leadstream db upgrade` first"
+    )
 
 
 def _revision_once_reachable(engine: Engine, wait_s: float) -> str | None:
