@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from services.common.config import DatabaseSettings, KafkaSettings
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 # Service name → module with a ``main()`` that runs it.
 SERVICES = {
@@ -16,6 +19,19 @@ SERVICES = {
     "store": "services.store.service",
     "exporter": "services.exporter.service",
 }
+
+
+def database_for_command(url: str) -> Engine:
+    """An engine on a database at this code's schema, or exit with one line: a command fails
+    fast where a service would wait for the database."""
+    from services.common.db.engine import DatabaseNotReady, make_engine, require_current_schema
+
+    engine = make_engine(url, pool_size=1)
+    try:
+        require_current_schema(engine, wait_s=0)
+    except DatabaseNotReady as exc:
+        raise SystemExit(f"leadstream: {exc}") from None
+    return engine
 
 
 def register(subparsers: Any) -> None:

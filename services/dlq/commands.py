@@ -162,11 +162,6 @@ def _positive_int(text: str) -> int:
 
 
 def _engine() -> Engine:
-    from services.common.db.engine import DatabaseNotReady, make_engine, require_current_schema
+    from services.common.commands import database_for_command
 
-    engine = make_engine(DatabaseSettings().database_url, pool_size=1)
-    try:
-        require_current_schema(engine, wait_s=0)  # a command fails fast; services wait
-    except DatabaseNotReady as exc:
-        raise SystemExit(f"leadstream: {exc}") from None
-    return engine
+    return database_for_command(DatabaseSettings().database_url)

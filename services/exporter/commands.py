@@ -98,15 +98,10 @@ def _enum_list(enum: type[E], normalise: Callable[[str], str]) -> Callable[[str]
 
 
 def _engine() -> Engine:
-    from services.common.db.engine import DatabaseNotReady, make_engine, require_current_schema
+    from services.common.commands import database_for_command
     from services.exporter.settings import ExporterSettings
 
-    engine = make_engine(ExporterSettings().database_url, pool_size=1)
-    try:
-        require_current_schema(engine, wait_s=0)  # a command fails fast; services wait
-    except DatabaseNotReady as exc:
-        raise SystemExit(f"leadstream: {exc}") from None
-    return engine
+    return database_for_command(ExporterSettings().database_url)
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -116,8 +116,9 @@ def _revision_once_reachable(engine: Engine, wait_s: float) -> str | None:
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
             where = engine.url.render_as_string(hide_password=True)
             if time.monotonic() + delay > deadline:
+                waited = f" after {wait_s:.0f} s" if wait_s else ""
                 raise DatabaseUnreachable(
-                    f"database {where} not reachable after {wait_s:.0f} s: {reason}"
+                    f"database {where} not reachable{waited}: {reason}"
                 ) from None
             log.warning(
                 "database not reachable yet, waiting",
