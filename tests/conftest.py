@@ -14,6 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Engine
 
 from services.common.config import KafkaSettings
 from tests.support.containers import docker_available, kafka_from_container, postgres_from_container
@@ -93,3 +94,22 @@ def database_url(postgres_url: str, _migrated_template: str) -> Iterator[str]:
     url = clone_database(postgres_url, _migrated_template)
     yield url
     drop_database(postgres_url, url)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """An engine on this test's own database."""
+    from services.common.db.engine import make_engine
+
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def kafka_env(kafka_settings: KafkaSettings, monkeypatch: pytest.MonkeyPatch) -> KafkaSettings:
+    """This test's broker and topic prefix in the environment, where commands read them, as
+    an operator would set them."""
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_settings.bootstrap_servers)
+    monkeypatch.setenv("LEADSTREAM_TOPIC_PREFIX", kafka_settings.topic_prefix)
+    return kafka_settings

@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import Engine, select
 
 from schemas import DeadLetter
 from services.cli import main
-from services.common.db.engine import make_engine
 from services.common.db.tables import DeadLetterRow
 from services.store.writer import BatchWriter
 
 RunDlq = Callable[..., tuple[int, str]]
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

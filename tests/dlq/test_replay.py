@@ -22,13 +22,6 @@ def _with_original(letter: DeadLetter, original: bytes) -> DeadLetter:
     return letter.model_copy(update={"original_b64": base64.b64encode(original).decode()})
 
 
-@pytest.fixture
-def kafka_env(kafka_settings: KafkaSettings, monkeypatch: pytest.MonkeyPatch) -> KafkaSettings:
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_settings.bootstrap_servers)
-    monkeypatch.setenv("LEADSTREAM_TOPIC_PREFIX", kafka_settings.topic_prefix)
-    return kafka_settings
-
-
 @pytest.mark.kafka
 def test_replay_sends_the_exact_originals_back_once_and_marks_exactly_those(
     engine: Engine, run_dlq: RunDlq, kafka_env: KafkaSettings

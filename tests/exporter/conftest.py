@@ -10,20 +10,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from schemas.taxonomy import Tier, TradeGroup
-from services.common.db.engine import make_engine
 from services.exporter.api import create_app
 from services.exporter.buyers import create_buyer
 from services.exporter.settings import ExporterSettings
 
 ADMIN_KEY = "test-admin-key-0123456789"
 MakeBuyer = Callable[..., dict[str, str]]
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

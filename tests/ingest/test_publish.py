@@ -21,18 +21,10 @@ FILES = {
 }
 
 
-@pytest.fixture
-def broker_env(kafka_settings: KafkaSettings, monkeypatch: pytest.MonkeyPatch) -> KafkaSettings:
-    """The command reads its settings from the environment, as an operator would set them."""
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_settings.bootstrap_servers)
-    monkeypatch.setenv("LEADSTREAM_TOPIC_PREFIX", kafka_settings.topic_prefix)
-    return kafka_settings
-
-
 @pytest.mark.kafka
 @pytest.mark.parametrize("fmt", sorted(FILES))
 def test_publish_each_real_format(
-    broker_env: KafkaSettings, shared_data: Path, fmt: str, capsys: pytest.CaptureFixture[str]
+    kafka_env: KafkaSettings, shared_data: Path, fmt: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = leadstream(
         [
@@ -48,7 +40,7 @@ def test_publish_each_real_format(
     )
     assert code == 0
     assert "published 40 of 40 rows" in capsys.readouterr().out
-    messages = read_topic(broker_env, Topic.RAW.value, expect=40)
+    messages = read_topic(kafka_env, Topic.RAW.value, expect=40)
     assert len(messages) == 40
     for key, value in messages:
         permit = RawPermit.model_validate_json(value)
@@ -60,7 +52,7 @@ def test_publish_each_real_format(
 
 @pytest.mark.kafka
 def test_rejected_rows_are_counted_by_reason_and_republishing_is_harmless(
-    broker_env: KafkaSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    kafka_env: KafkaSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path = tmp_path / "scraper.jsonl"
     good = {"jurisdiction": "cary_nc", "permit_number": "15 - 1", "property_address": "1 Main St"}
@@ -81,7 +73,7 @@ def test_rejected_rows_are_counted_by_reason_and_republishing_is_harmless(
     assert "(first at row 2)" in out
     assert "Invalid JSON: key must be a string" in out
     # Published twice, the same permit under the same key: downstream sees one identity.
-    messages = read_topic(broker_env, Topic.RAW.value, expect=2)
+    messages = read_topic(kafka_env, Topic.RAW.value, expect=2)
     assert [key for key, _ in messages] == ["cary_nc:15 - 1", "cary_nc:15 - 1"]
 
 
