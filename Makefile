@@ -19,6 +19,7 @@ help:
 	@echo "make bench       benchmarks (results in docs/benchmarks.md)"
 	@echo "make up / down   the whole pipeline as local processes on real Kafka + PostgreSQL"
 	@echo "make feed        publish generated permits (or FILE=... FORMAT=...)"
+	@echo "make chaos       fault injection on the whole pipeline (CHAOS_ARGS=\"--scenario kill\")"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
