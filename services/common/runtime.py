@@ -123,6 +123,8 @@ class StreamRuntime:
         self._consumed = cache(partial(metrics.CONSUMED.labels, stage.name))
         self._produced = cache(partial(metrics.PRODUCED.labels, stage.name))
         self._handler_seconds = metrics.HANDLER_SECONDS.labels(stage.name)
+        # Handler failures since the stage's last success, over every message in flight.
+        self._failure_streak = 0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -227,21 +229,29 @@ class StreamRuntime:
                 delay = min(delay * 2, self.settings.retry_backoff_max_s)
                 continue
             self._handler_seconds.observe(time.perf_counter() - started)
-            if failures:
-                _handler_recovered(failures, permit_key)
+            self._handler_succeeded(permit_key)
             return result
 
     def _handler_failed(
-        self, exc: Exception, failures: int, delay: float, permit_key: str | None
+        self, exc: Exception, attempt: int, delay: float, permit_key: str | None
     ) -> None:
-        """The first failure of a streak with its traceback, repeats in one line each: a
-        minutes-long outage must not bury the log in identical tracebacks."""
+        """The first failure since the stage's last success with its traceback, every other one
+        in a line: an outage with 200 messages in flight must not bury the log in tracebacks."""
         metrics.HANDLER_ERRORS.labels(self.stage.name).inc()
-        extra = {"permit_key": permit_key, "attempt": failures, "retry_in_s": round(delay, 2)}
-        if failures == 1:
+        extra = {"permit_key": permit_key, "attempt": attempt, "retry_in_s": round(delay, 2)}
+        if self._failure_streak == 0:
             log.error("handler failed, retrying", exc_info=exc, extra=extra)
         else:
             log.warning("handler still failing, retrying", extra={**extra, "error": _one_line(exc)})
+        self._failure_streak += 1
+
+    def _handler_succeeded(self, permit_key: str | None) -> None:
+        if self._failure_streak:
+            log.info(
+                "handler recovered",
+                extra={"permit_key": permit_key, "failed_attempts": self._failure_streak},
+            )
+            self._failure_streak = 0
 
     def _idle(self, seconds: float) -> None:
         """Wait without fetching, but keep polling so the group does not evict us."""
@@ -315,8 +325,7 @@ class StreamRuntime:
                 delay = min(delay * 2, self.settings.retry_backoff_max_s)
                 continue
             self._handler_seconds.observe(time.perf_counter() - started)
-            if failures:
-                _handler_recovered(failures, _key_of(value))
+            self._handler_succeeded(_key_of(value))
             return result
 
     async def _finish_in_flight(self, running: dict[asyncio.Task[Any], _Taken]) -> None:
@@ -617,10 +626,6 @@ def describe_validation_error(exc: ValidationError) -> str:
         where = ".".join(str(p) for p in error["loc"]) or "message"
         parts.append(f"{where}: {error['msg']}")
     return "invalid message: " + "; ".join(parts)
-
-
-def _handler_recovered(failures: int, permit_key: str | None) -> None:
-    log.info("handler recovered", extra={"permit_key": permit_key, "failed_attempts": failures})
 
 
 def _one_line(exc: BaseException) -> str:

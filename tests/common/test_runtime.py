@@ -154,6 +154,34 @@ def test_a_failing_handler_is_retried_until_it_recovers_with_one_traceback_per_s
     assert recovered[0].__dict__["permit_key"] == first[0].__dict__["permit_key"]
 
 
+def test_an_outage_under_many_messages_in_flight_logs_one_traceback_and_one_recovery(
+    toy_kafka: KafkaSettings, caplog: pytest.LogCaptureFixture
+) -> None:
+    outage_ends: list[float] = []  # two seconds from the first call
+
+    async def database_down_for_a_while(permit: RawPermit) -> Sequence[Output]:
+        if not outage_ends:
+            outage_ends.append(time.monotonic() + 2.0)
+        if time.monotonic() < outage_ends[0]:
+            raise ConnectionError("connection refused")
+        return echo(permit)
+
+    stage = Stage(
+        name="toy-async", inputs={"permits.raw": RawPermit}, handle_async=database_down_for_a_while
+    )
+    inputs = [permit_json(i) for i in range(50)]
+    publish(toy_kafka, "permits.raw", inputs)
+    settings = RuntimeSettings(max_in_flight=50, commit_interval_s=0.2)
+    with caplog.at_level(logging.INFO), running_stage(stage, toy_kafka, settings):
+        out = read_topic(toy_kafka, TOY_OUT, expect=len(inputs))
+    assert sorted(k for k, _ in out) == sorted(k for k, _ in inputs), "a message was skipped"
+
+    messages = [r.getMessage() for r in caplog.records if r.name == "services.common.runtime"]
+    assert messages.count("handler failed, retrying") == 1
+    assert messages.count("handler still failing, retrying") >= len(inputs)
+    assert messages.count("handler recovered") == 1
+
+
 def test_sigkill_mid_stream_loses_nothing(toy_kafka: KafkaSettings) -> None:
     inputs = [permit_json(i) for i in range(3_000)]
     publish(toy_kafka, "permits.raw", inputs)
