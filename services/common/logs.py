@@ -10,6 +10,7 @@ from typing import Any
 
 # Attributes every LogRecord has; anything else was passed through ``extra=`` and is logged.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+_CHATTY_LIBRARIES = ("httpx", "httpcore")
 
 
 class JsonFormatter(logging.Formatter):
@@ -37,3 +38,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # httpx logs every request at INFO: one line per LLM call, hundreds a second at scale;
+    # the scorer's metrics and its own logs say what matters. DEBUG shows them again.
+    chatty = logging.DEBUG if root.level <= logging.DEBUG else logging.WARNING
+    for name in _CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(chatty)
