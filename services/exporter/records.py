@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import PurePosixPath
 from typing import NamedTuple
 
-from schemas.leads import REVIEW_FLAG
+from schemas.leads import REVIEW_BELOW_SCORE, REVIEW_FLAG
 from schemas.taxonomy import Tier
 
 CSV_HEADER: tuple[str, ...] = (
@@ -39,8 +39,6 @@ CSV_HEADER: tuple[str, ...] = (
     "flags",
     "scored_at",
 )
-# Scores below this "should not have passed the filters" (SPEC §7): an operator reviews them.
-REVIEW_BELOW_SCORE = 30
 SELLABLE_TIERS = frozenset({Tier.A, Tier.B, Tier.C})
 FLAGGED_FILE = PurePosixPath("flagged/needs_review.csv")
 RETRY_FILE = PurePosixPath("pending_retry/retry_queue.csv")

@@ -26,11 +26,11 @@ from sqlalchemy import (
 )
 from sqlalchemy import cast as sql_cast
 
-from schemas.leads import REVIEW_FLAG
+from schemas.leads import REVIEW_BELOW_SCORE, REVIEW_FLAG
 from schemas.taxonomy import Tier
 from services.common.db.tables import DeadLetterRow, DiscardedPermitRow
 from services.exporter.queries import leads
-from services.exporter.records import REVIEW_BELOW_SCORE, SELLABLE_TIERS
+from services.exporter.records import SELLABLE_TIERS
 
 discarded = cast(Table, DiscardedPermitRow.__table__)
 dead_letters = cast(Table, DeadLetterRow.__table__)

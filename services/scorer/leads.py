@@ -14,13 +14,11 @@ from schemas import (
     Tier,
     Topic,
 )
-from schemas.leads import REVIEW_FLAG, tier_for
+from schemas.leads import REVIEW_BELOW_SCORE, REVIEW_FLAG, tier_for
 from services.common.runtime import Output
 from services.scorer.retry_policy import RescorePolicy
 from services.scorer.verdict import ScoringFailure, ScoringResult, Verdict
 
-# Scores below this passed the filters but should not have: a person should look (SPEC §7).
-REVIEW_BELOW = 30
 RETRY_ERROR_FLAG = "RETRY: scoring failed: "
 GAVE_UP_FLAG = "RETRY FINAL: gave up after {attempts} scoring attempts; re-publish to try again"
 _FLAG_LIMIT = 500
@@ -30,7 +28,7 @@ def verdict_score(verdict: Verdict, *, attempts: int, scored_at: datetime) -> Le
     """A lead's score from a verdict; the tier is ours, whatever the model thought of it."""
     assessment = verdict.assessment
     flags = list(assessment.flags)
-    if assessment.score < REVIEW_BELOW and REVIEW_FLAG not in flags:
+    if assessment.score < REVIEW_BELOW_SCORE and REVIEW_FLAG not in flags:
         flags.append(REVIEW_FLAG)
     return LeadScore(
         score=assessment.score,
