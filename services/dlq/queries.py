@@ -6,15 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import astuple, dataclass
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import ColumnElement, Connection, Engine, Table, and_, func, select, true, update
+from sqlalchemy import ColumnElement, Connection, Engine, and_, func, select, true, update
 
-from services.common.db.tables import DeadLetterRow
+from services.common.db.tables import dead_letters
 from services.dlq.plan import StoredDeadLetter
 from services.dlq.summary import ErrorCount
 
-dead_letters = cast(Table, DeadLetterRow.__table__)
 _columns = dead_letters.c
 
 # Rows read per round trip. Originals are usually a few KB but may be up to 8 MB, so a page

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, Engine, Table, column, func, select, table, update
+from sqlalchemy import Connection, Engine, column, func, select, table, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.common.db.tables import PropertyRow
+from services.common.db.tables import properties as _PROPERTIES
 from services.enricher.cad_formats import SourceRecord
 from services.enricher.properties import CadRecord, county_key, property_row
 
@@ -26,7 +27,6 @@ DEFAULT_BATCH_SIZE = 2_000
 EXAMPLES_PER_REASON = 3
 DUPLICATE_IN_BATCH = "account_id repeated in the file (the later record is kept)"
 
-_PROPERTIES: Table = PropertyRow.__table__  # type: ignore[assignment]  # declared as FromClause
 _KEY = ("county", "account_id")
 _LOAD_TABLE = "properties_load"
 _UpsertInsert = TypeVar("_UpsertInsert", postgresql.Insert, sqlite.Insert)

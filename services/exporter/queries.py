@@ -13,14 +13,13 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
     Row,
     Select,
-    Table,
     and_,
     false,
     func,
@@ -33,14 +32,15 @@ from sqlalchemy import (
 
 from schemas.leads import tier_for
 from schemas.taxonomy import Category, Tier, TradeGroup
-from services.common.db.tables import LeadPurchaseRow, ScoredLeadRow
+from services.common.db.tables import lead_purchases, scored_leads
 from services.exporter.buyers import Buyer, Entitlements
 from services.exporter.cursor import Cursor
 from services.exporter.records import LeadCells
 
-# Core tables: the API reads rows, not ORM objects (faster to stream, nothing to track).
-leads = cast(Table, ScoredLeadRow.__table__)
-purchases = cast(Table, LeadPurchaseRow.__table__)
+# The API reads rows, not ORM objects (faster to stream, nothing to track), from the two
+# tables it reads most, by short names.
+leads = scored_leads
+purchases = lead_purchases
 
 # Best first; the composite index ix_scored_leads_score_recency serves it scanned backwards.
 LEAD_ORDER = (leads.c.score.desc(), leads.c.scored_at.desc(), leads.c.id.desc())

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from sqlalchemy import (
     Column,
     ColumnElement,
     Connection,
-    Table,
     Text,
     and_,
     func,
@@ -28,12 +27,10 @@ from sqlalchemy import cast as sql_cast
 
 from schemas.leads import REVIEW_BELOW_SCORE, REVIEW_FLAG
 from schemas.taxonomy import Tier
-from services.common.db.tables import DeadLetterRow, DiscardedPermitRow
+from services.common.db.tables import dead_letters
+from services.common.db.tables import discarded_permits as discarded
 from services.exporter.queries import leads
 from services.exporter.records import SELLABLE_TIERS
-
-discarded = cast(Table, DiscardedPermitRow.__table__)
-dead_letters = cast(Table, DeadLetterRow.__table__)
 
 
 @dataclass(frozen=True)

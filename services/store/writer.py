@@ -26,20 +26,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import cast
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine, Table, delete, select, tuple_
+from sqlalchemy import Connection, Engine, delete, select, tuple_
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from schemas import DeadLetter, DiscardedPermit, ScoredLead, Topic
-from services.common.db.tables import (
-    DeadLetterRow,
-    DiscardedPermitRow,
-    PermitRow,
-    PropertyRow,
-    ScoredLeadRow,
-)
+from services.common.db.tables import dead_letters as _DEAD_LETTERS
+from services.common.db.tables import discarded_permits as _DISCARDS
+from services.common.db.tables import permits as _PERMITS
+from services.common.db.tables import properties as _PROPERTIES
+from services.common.db.tables import scored_leads as _LEADS
 from services.common.runtime import BadInput, Outputs
 from services.store import metrics
 from services.store.rows import (
@@ -70,11 +67,6 @@ STORE_INPUTS: dict[str, type[BaseModel]] = {
 }
 _TOPIC_OF = {model: topic for topic, model in STORE_INPUTS.items()}
 
-_PERMITS = cast(Table, PermitRow.__table__)
-_LEADS = cast(Table, ScoredLeadRow.__table__)
-_DISCARDS = cast(Table, DiscardedPermitRow.__table__)
-_DEAD_LETTERS = cast(Table, DeadLetterRow.__table__)
-_PROPERTIES = cast(Table, PropertyRow.__table__)
 
 # Errors that mean "this row can never be stored", as opposed to "the database is unwell".
 _REJECTIONS = (IntegrityError, DataError)

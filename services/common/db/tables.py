@@ -7,7 +7,7 @@ or a lead: it is what makes the store's writes idempotent.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     Boolean,
@@ -21,6 +21,7 @@ from sqlalchemy import (
     MetaData,
     Numeric,
     String,
+    Table,
     Text,
     UniqueConstraint,
     event,
@@ -297,6 +298,15 @@ class LeadPurchaseRow(Base):
     converted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+# Core handles for code that reads and writes rows, not ORM objects (the declarative
+# ``__table__`` attribute is typed as a FromClause).
+permits = cast(Table, PermitRow.__table__)
+properties = cast(Table, PropertyRow.__table__)
+scored_leads = cast(Table, ScoredLeadRow.__table__)
+discarded_permits = cast(Table, DiscardedPermitRow.__table__)
+dead_letters = cast(Table, DeadLetterRow.__table__)
+lead_purchases = cast(Table, LeadPurchaseRow.__table__)
+
 __all__ = [
     "Base",
     "BuyerRow",
@@ -307,4 +317,10 @@ __all__ = [
     "PropertyRow",
     "ScoredLeadRow",
     "ScoringCacheRow",
+    "dead_letters",
+    "discarded_permits",
+    "lead_purchases",
+    "permits",
+    "properties",
+    "scored_leads",
 ]
