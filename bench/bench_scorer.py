@@ -86,9 +86,7 @@ def _one_run(
 def _start_scorer(kafka: KafkaSettings, database_url: str, llm_url: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-        "LEADSTREAM_TOPIC_PREFIX": kafka.topic_prefix,
-        "LEADSTREAM_GROUP_PREFIX": kafka.group_prefix,
+        **kafka.environment(),
         "DATABASE_URL": database_url,
         "LEADSTREAM_LLM_BASE_URL": llm_url,
         "LEADSTREAM_LLM_API_KEY": "bench",

@@ -194,11 +194,8 @@ def service_env(pipeline: Pipeline, llm_url: str) -> dict[str, str]:
     return {
         **os.environ,
         **FAST_RECOVERY,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        **kafka.environment(),
         "DATABASE_URL": pipeline.database_url,
-        "LEADSTREAM_TOPIC_PREFIX": kafka.topic_prefix,
-        "LEADSTREAM_GROUP_PREFIX": kafka.group_prefix,
-        "LEADSTREAM_REPLICATION_FACTOR": str(kafka.replication_factor),
         "LEADSTREAM_SCORER_BACKEND": "llm",
         "LEADSTREAM_LLM_BASE_URL": llm_url,
         "LEADSTREAM_LLM_API_KEY": "test",

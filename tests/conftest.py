@@ -110,6 +110,6 @@ def engine(database_url: str) -> Iterator[Engine]:
 def kafka_env(kafka_settings: KafkaSettings, monkeypatch: pytest.MonkeyPatch) -> KafkaSettings:
     """This test's broker and topic prefix in the environment, where commands read them, as
     an operator would set them."""
-    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_settings.bootstrap_servers)
-    monkeypatch.setenv("LEADSTREAM_TOPIC_PREFIX", kafka_settings.topic_prefix)
+    for name, value in kafka_settings.environment().items():
+        monkeypatch.setenv(name, value)
     return kafka_settings

@@ -31,6 +31,16 @@ class KafkaSettings(BaseSettings):
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
 
+    def environment(self) -> dict[str, str]:
+        """The variables that give a service process these settings."""
+        return {
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap_servers,
+            "LEADSTREAM_TOPIC_PREFIX": self.topic_prefix,
+            "LEADSTREAM_PARTITIONS": str(self.partitions),
+            "LEADSTREAM_REPLICATION_FACTOR": str(self.replication_factor),
+            "LEADSTREAM_GROUP_PREFIX": self.group_prefix,
+        }
+
 
 class DatabaseSettings(BaseSettings):
     model_config = SettingsConfigDict(

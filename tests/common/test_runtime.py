@@ -85,9 +85,7 @@ def _worker(
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.bootstrap_servers,
-        "LEADSTREAM_TOPIC_PREFIX": settings.topic_prefix,
-        "LEADSTREAM_GROUP_PREFIX": settings.group_prefix,
+        **settings.environment(),
         "LEADSTREAM_COMMIT_INTERVAL_S": "0.2",
         "TOY_DELAY_S": str(delay_s),
         "LEADSTREAM_METRICS_PORT": str(metrics_port),

@@ -28,9 +28,7 @@ def _scorer_process(
 ) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-        "LEADSTREAM_TOPIC_PREFIX": kafka.topic_prefix,
-        "LEADSTREAM_GROUP_PREFIX": kafka.group_prefix,
+        **kafka.environment(),
         "DATABASE_URL": database_url,
         "LEADSTREAM_LLM_BASE_URL": llm_url,
         "LEADSTREAM_LLM_API_KEY": "test-key",

@@ -142,10 +142,8 @@ def test_rejected_rows_reach_the_dlq_topic_and_come_back_as_dead_letters(
 def _store_process(kafka: KafkaSettings, database_url: str, log: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
+        **kafka.environment(),
         "DATABASE_URL": database_url,
-        "LEADSTREAM_TOPIC_PREFIX": kafka.topic_prefix,
-        "LEADSTREAM_GROUP_PREFIX": kafka.group_prefix,
         "LEADSTREAM_COMMIT_INTERVAL_S": "0.2",
     }
     with log.open("ab") as out:
