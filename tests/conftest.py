@@ -80,20 +80,21 @@ def postgres_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def _migrated_template(postgres_url: str) -> str:
-    from tests.support.databases import make_migrated_template
+def _migrated_template(postgres_url: str) -> Iterator[str]:
+    """Migrated once per session, dropped at its end (a developer's server keeps no leftovers)."""
+    from tests.support.databases import migrated_database
 
-    return make_migrated_template(postgres_url)
+    with migrated_database(postgres_url) as url:
+        yield url
 
 
 @pytest.fixture
 def database_url(postgres_url: str, _migrated_template: str) -> Iterator[str]:
     """A fresh database at the latest migration, dropped after the test."""
-    from tests.support.databases import clone_database, drop_database
+    from tests.support.databases import copy_of
 
-    url = clone_database(postgres_url, _migrated_template)
-    yield url
-    drop_database(postgres_url, url)
+    with copy_of(postgres_url, _migrated_template) as url:
+        yield url
 
 
 @pytest.fixture

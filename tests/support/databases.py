@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -36,3 +38,24 @@ def drop_database(server_url: str, url: str) -> None:
     name = make_url(url).database
     with _admin_engine(server_url).connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@contextmanager
+def migrated_database(server_url: str) -> Iterator[str]:
+    """The URL of a new database at the latest migration, dropped afterwards."""
+    name = make_migrated_template(server_url)
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        drop_database(server_url, url)
+
+
+@contextmanager
+def copy_of(server_url: str, database_url: str) -> Iterator[str]:
+    """A fresh copy of a database (cheap: PostgreSQL clones it as a template), dropped after."""
+    url = clone_database(server_url, str(make_url(database_url).database))
+    try:
+        yield url
+    finally:
+        drop_database(server_url, url)
