@@ -8,8 +8,6 @@ The permits are the real Austin file mapped by the ingest mapper, stamped as scr
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 import time
 import uuid
@@ -19,6 +17,7 @@ from statistics import median
 
 from confluent_kafka import Consumer
 
+from bench.infra import kafka_bootstrap, record
 from bench.passthrough import fresh_settings, load, passthrough
 from schemas.permits import RawPermit
 from schemas.topics import Topic
@@ -36,7 +35,6 @@ SCRAPED_AT = datetime(2016, 5, 1, tzinfo=UTC)
 STAGE_PERMITS = 40_000
 RUNS = 3
 PASSTHROUGH_SINK = "bench.passthrough"
-RESULTS = Path(os.environ.get("BENCH_RESULTS", Path(__file__).with_name("results.jsonl")))
 
 
 def measure_function(permits: list[RawPermit]) -> tuple[float, float]:
@@ -91,7 +89,7 @@ def measure_stage(bootstrap: str, messages: list[tuple[str, bytes]]) -> tuple[fl
 
 
 def main() -> None:
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
+    bootstrap = kafka_bootstrap()
     permits = list(read_permits(AUSTIN, "austin", SCRAPED_AT))
     function_runs = [measure_function(permits) for _ in range(RUNS)]
     messages = [(p.key, p.model_dump_json().encode()) for p in permits[:STAGE_PERMITS]]
@@ -112,19 +110,16 @@ def main() -> None:
         f" CPU second; stage {stage_rate:,.0f} permits/s,"
         f" {ratio:.2f} of passthrough ({len(messages):,} permits)"
     )
-    result = {
-        "bench": "categorizer",
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "function_permits": len(permits),
-        "function_permits_per_s": round(function_rate),
-        "function_permits_per_cpu_s": round(function_cpu_rate),
-        "stage_permits": len(messages),
-        "stage_permits_per_s": round(stage_rate),
-        "passthrough_msgs_per_s": round(median(ceiling for _, ceiling in stage_runs)),
-        "ratio_to_passthrough": round(ratio, 3),
-    }
-    with RESULTS.open("a") as out:
-        out.write(json.dumps(result) + "\n")
+    record(
+        "categorizer",
+        function_permits=len(permits),
+        function_permits_per_s=round(function_rate),
+        function_permits_per_cpu_s=round(function_cpu_rate),
+        stage_permits=len(messages),
+        stage_permits_per_s=round(stage_rate),
+        passthrough_msgs_per_s=round(median(ceiling for _, ceiling in stage_runs)),
+        ratio_to_passthrough=round(ratio, 3),
+    )
 
 
 if __name__ == "__main__":

@@ -10,7 +10,6 @@ consume→produce loop over the same messages on the same broker, in the same ru
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import threading
 import time
@@ -20,11 +19,10 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-from sqlalchemy.engine import make_url
-
+from bench.infra import infrastructure, record
 from bench.passthrough import fresh_settings, load, output_rate, passthrough
 from schemas.topics import Topic
-from services.common.config import DatabaseSettings, RuntimeSettings
+from services.common.config import RuntimeSettings
 from services.common.db.engine import make_engine
 from services.common.kafka import create_topics
 from services.common.runtime import StreamRuntime
@@ -34,7 +32,7 @@ from services.enricher.cad_import import import_records
 from services.enricher.service import build_stage
 from tests.enricher.factories import categorized, permit
 from tests.enricher.portal_forms import TARRANT_SAMPLE, portal_forms
-from tests.support.databases import drop_database, make_migrated_template
+from tests.support.databases import migrated_database
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PARCELS = 100_000
@@ -42,7 +40,6 @@ PERMITS = 30_000
 RUNS = 3
 HOUSE_NUMBER_SHIFT = 100_000
 PASSTHROUGH_SINK = "bench.passthrough"
-RESULTS = Path(os.environ.get("BENCH_RESULTS", Path(__file__).with_name("results.jsonl")))
 
 
 def _shift(address: str, copy: int) -> str:
@@ -139,20 +136,15 @@ def measure_stage(
 
 
 def main() -> None:
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
-    server_url = DatabaseSettings().database_url
+    bootstrap, server_url = infrastructure()
     sample = json.loads((SHARED_DATA / TARRANT_SAMPLE).read_text())["parcels"]
-    database = make_migrated_template(server_url)
-    database_url = make_url(server_url).set(database=database).render_as_string(False)
-    try:
+    with migrated_database(server_url) as database_url:
         with tempfile.TemporaryDirectory() as scratch:
             scaled = Path(scratch) / "tarrant_scaled.json"
             write_scaled_file(sample, scaled)
             first, again = measure_import(database_url, scaled)
         messages = permit_messages(sample)
         stage_runs = [measure_stage(bootstrap, database_url, messages) for _ in range(RUNS)]
-    finally:
-        drop_database(server_url, database_url)
 
     print(
         f"cad import, {PARCELS:,} parcels: {first:,.0f} rows/s new, {again:,.0f} rows/s unchanged"
@@ -170,20 +162,17 @@ def main() -> None:
         f"median: {stage_rate:,.0f} permits/s ({per_cpu:,.0f} per CPU-second), "
         f"{ratio:.2f} of passthrough ({PERMITS:,} permits)"
     )
-    result = {
-        "bench": "enricher",
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "parcels": PARCELS,
-        "import_rows_per_s": round(first),
-        "reimport_rows_per_s": round(again),
-        "permits": PERMITS,
-        "stage_permits_per_s": round(stage_rate),
-        "stage_permits_per_cpu_s": round(per_cpu),
-        "passthrough_msgs_per_s": round(median(ceiling for _, _, ceiling in stage_runs)),
-        "ratio_to_passthrough": round(ratio, 3),
-    }
-    with RESULTS.open("a") as out:
-        out.write(json.dumps(result) + "\n")
+    record(
+        "enricher",
+        parcels=PARCELS,
+        import_rows_per_s=round(first),
+        reimport_rows_per_s=round(again),
+        permits=PERMITS,
+        stage_permits_per_s=round(stage_rate),
+        stage_permits_per_cpu_s=round(per_cpu),
+        passthrough_msgs_per_s=round(median(ceiling for _, _, ceiling in stage_runs)),
+        ratio_to_passthrough=round(ratio, 3),
+    )
 
 
 if __name__ == "__main__":

@@ -24,17 +24,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, text
 
+from bench.infra import postgres_server, record
 from schemas.taxonomy import Category, Tier, TradeGroup
-from services.common.db.engine import make_engine, upgrade
+from services.common.db.engine import make_engine
 from services.exporter.api import create_app
 from services.exporter.buyers import Buyer, create_buyer
 from services.exporter.queries import LeadFilters, LeadStatus, csv_query, fetch_page, lead_query
 from services.exporter.settings import ExporterSettings
 from services.exporter.tier_files import export_tier_files
 from tests.exporter.live import free_port
+from tests.support.databases import migrated_database
 
 LEADS = int(os.environ.get("BENCH_EXPORTER_LEADS", "1000000"))
 PAGE_REQUESTS = 400
@@ -78,8 +79,7 @@ class ExportRun:
 
 
 def main() -> None:
-    server_url = os.environ.get("DATABASE_URL") or _local_postgres()
-    with _fresh_database(server_url) as url:
+    with migrated_database(postgres_server()) as url:
         engine = make_engine(url, pool_size=4)
         started = time.monotonic()
         _fill(engine, LEADS)
@@ -107,30 +107,6 @@ def main() -> None:
         (copy_rate, copy_rows),
         exports,
     )
-
-
-def _local_postgres() -> str:
-    from localinfra.postgres import ensure_postgres
-
-    return ensure_postgres()
-
-
-@contextmanager
-def _fresh_database(server_url: str) -> Iterator[str]:
-    name = f"leadstream_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(
-        make_url(server_url).set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def _fill(engine: Engine, count: int) -> None:
@@ -376,22 +352,18 @@ def _report(
         print(
             f"{name:<34}{run.rows:>10,}{run.seconds:>9.1f}{run.rate:>9,.0f}{run.marked_exported:>14,}"
         )
-    print(
-        json.dumps(
-            {
-                "bench": "exporter",
-                "leads": LEADS,
-                "page_p50_ms": round(statistics.median(api_ms), 2),
-                "page_p99_ms": round(_percentile(api_ms, 99), 2),
-                "sql_page_p50_ms": round(statistics.median(sql_ms), 2),
-                "sql_page_p99_ms": round(_percentile(sql_ms, 99), 2),
-                "csv_rows_per_s": round(api_csv[0]),
-                "copy_rows_per_s": round(copy_csv[0]),
-                "first_export_rows_per_s": round(exports[0].rate),
-                "rewrite_export_rows_per_s": round(exports[1].rate),
-                "keyset_index_used": index_used,
-            }
-        )
+    record(
+        "exporter",
+        leads=LEADS,
+        page_p50_ms=round(statistics.median(api_ms), 2),
+        page_p99_ms=round(_percentile(api_ms, 99), 2),
+        sql_page_p50_ms=round(statistics.median(sql_ms), 2),
+        sql_page_p99_ms=round(_percentile(sql_ms, 99), 2),
+        csv_rows_per_s=round(api_csv[0]),
+        copy_rows_per_s=round(copy_csv[0]),
+        first_export_rows_per_s=round(exports[0].rate),
+        rewrite_export_rows_per_s=round(exports[1].rate),
+        keyset_index_used=index_used,
     )
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import threading
 
+from bench.infra import kafka_bootstrap
 from bench.passthrough import fresh_settings, load, output_rate, passthrough
 from services.common.config import RuntimeSettings
 from services.common.kafka import create_topics
@@ -30,7 +30,7 @@ def _one_run(bootstrap: str) -> tuple[float, float]:
 
 
 def main() -> None:
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
+    bootstrap = kafka_bootstrap()
     results = [_one_run(bootstrap) for _ in range(3)]
     ratios = sorted(rate / base for rate, base in results)
     print(f"{'run':<5}{'runtime msg/s':>15}{'passthrough msg/s':>20}{'ratio':>8}")

@@ -14,7 +14,6 @@ one real scorer process (``python -m services.scorer.service``) on a backlog of 
 
 from __future__ import annotations
 
-import json
 import os
 import statistics
 import subprocess
@@ -22,18 +21,16 @@ import sys
 import time
 import uuid
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from confluent_kafka import Consumer
-from sqlalchemy.engine import make_url
 
-from bench.infra import infrastructure
+from bench.infra import infrastructure, record
 from bench.passthrough import fresh_settings, load
 from schemas import Topic
 from services.common.config import KafkaSettings
 from tests.scorer.factories import enriched_lead
-from tests.support.databases import clone_database, drop_database, make_migrated_template
+from tests.support.databases import copy_of, migrated_database
 from tests.support.fake_llm import FakeLLM, FakeLLMConfig
 
 LEADS = int(os.environ.get("BENCH_SCORER_LEADS", "12000"))
@@ -41,7 +38,6 @@ IN_FLIGHT = int(os.environ.get("BENCH_SCORER_IN_FLIGHT", "400"))
 LATENCY_S = 2.0
 RUNS = 3
 REPO = Path(__file__).resolve().parents[1]
-RESULTS = Path(os.environ.get("BENCH_RESULTS", Path(__file__).with_name("results.jsonl")))
 
 
 @dataclass(frozen=True)
@@ -55,16 +51,12 @@ class Run:
 
 def main() -> None:
     bootstrap, server_url = infrastructure()
-    template = make_migrated_template(server_url)
     records = [
         (lead.key, lead.model_dump_json().encode()) for lead in map(enriched_lead, range(LEADS))
     ]
-    with FakeLLM(FakeLLMConfig(latency_s=LATENCY_S)) as llm:
+    llm_config = FakeLLMConfig(latency_s=LATENCY_S)
+    with migrated_database(server_url) as template, FakeLLM(llm_config) as llm:
         runs = [_one_run(bootstrap, server_url, template, records, llm.url) for _ in range(RUNS)]
-    drop_database(
-        server_url,
-        make_url(server_url).set(database=template).render_as_string(hide_password=False),
-    )
     _report(runs)
 
 
@@ -73,14 +65,13 @@ def _one_run(
 ) -> Run:
     kafka = fresh_settings(bootstrap)
     load(kafka, Topic.ENRICHED.value, records)
-    database_url = clone_database(server_url, template)
-    scorer = _start_scorer(kafka, database_url, llm_url)
-    try:
-        return _follow(kafka, scorer, len(records))
-    finally:
-        scorer.terminate()
-        scorer.wait(60)
-        drop_database(server_url, database_url)
+    with copy_of(server_url, template) as database_url:
+        scorer = _start_scorer(kafka, database_url, llm_url)
+        try:
+            return _follow(kafka, scorer, len(records))
+        finally:
+            scorer.terminate()
+            scorer.wait(60)
 
 
 def _start_scorer(kafka: KafkaSettings, database_url: str, llm_url: str) -> subprocess.Popen[bytes]:
@@ -165,20 +156,17 @@ def _report(runs: list[Run]) -> None:
     rate = statistics.median(r.leads_per_s for r in runs)
     growth = statistics.median(r.rss_end_mb - r.rss_warm_mb for r in runs)
     print(f"median {rate:.1f} leads/s = {rate / ideal:.2f} of ideal; RSS growth {growth:+.0f} MB")
-    result = {
-        "bench": "scorer",
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "leads": LEADS,
-        "in_flight": IN_FLIGHT,
-        "latency_s": LATENCY_S,
-        "ideal_leads_per_s": ideal,
-        "median_leads_per_s": round(rate, 1),
-        "median_ratio_to_ideal": round(rate / ideal, 3),
-        "median_rss_growth_mb": round(growth, 1),
-        "runs": [asdict(run) for run in runs],
-    }
-    with RESULTS.open("a") as out:
-        out.write(json.dumps(result) + "\n")
+    record(
+        "scorer",
+        leads=LEADS,
+        in_flight=IN_FLIGHT,
+        latency_s=LATENCY_S,
+        ideal_leads_per_s=ideal,
+        median_leads_per_s=round(rate, 1),
+        median_ratio_to_ideal=round(rate / ideal, 3),
+        median_rss_growth_mb=round(growth, 1),
+        runs=[asdict(run) for run in runs],
+    )
 
 
 if __name__ == "__main__":

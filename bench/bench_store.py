@@ -23,17 +23,13 @@ import os
 import statistics
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from prometheus_client import REGISTRY
-from sqlalchemy.engine import make_url
 
-from bench.infra import infrastructure
+from bench.infra import infrastructure, record
 from bench.passthrough import fresh_settings, load
 from schemas import ScoredLead
 from services.common.config import KafkaSettings, RuntimeSettings
@@ -43,12 +39,11 @@ from services.store.rows import LeadRows, lead_rows
 from services.store.service import build_stage
 from services.store.writer import BatchWriter
 from tests.store.factories import encoded, scored_lead
-from tests.support.databases import clone_database, drop_database, make_migrated_template
+from tests.support.databases import copy_of, migrated_database
 
 LEADS = int(os.environ.get("BENCH_STORE_LEADS", "10000"))
 RUNS = 5
 BATCH = RuntimeSettings().batch_size
-RESULTS = Path(os.environ.get("BENCH_RESULTS", Path(__file__).with_name("results.jsonl")))
 
 
 @dataclass(frozen=True)
@@ -60,11 +55,9 @@ class Run:
 
 def main() -> None:
     bootstrap, server_url = infrastructure()
-    template = make_migrated_template(server_url)
     leads = [scored_lead(i) for i in range(LEADS)]
-    runs = [_one_run(bootstrap, server_url, template, leads) for _ in range(RUNS)]
-    template_url = make_url(server_url).set(database=template)
-    drop_database(server_url, template_url.render_as_string(hide_password=False))
+    with migrated_database(server_url) as template:
+        runs = [_one_run(bootstrap, server_url, template, leads) for _ in range(RUNS)]
     _report(runs)
 
 
@@ -73,24 +66,15 @@ def _one_run(bootstrap: str, server_url: str, template: str, leads: list[ScoredL
     settings = fresh_settings(bootstrap)
     load(settings, "leads.scored", (encoded(lead) for lead in leads))
     rows = [lead_rows(lead) for lead in leads]
-    with _database(server_url, template) as url:
+    with copy_of(server_url, template) as url:
         copy_before = _copy_rate(url, rows)
-    with _database(server_url, template) as url:
+    with copy_of(server_url, template) as url:
         stage = _stage_rate(url, settings, len(leads))
-    with _database(server_url, template) as url:
+    with copy_of(server_url, template) as url:
         writer = _writer_rate(url, leads)
-    with _database(server_url, template) as url:
+    with copy_of(server_url, template) as url:
         copy_after = _copy_rate(url, rows)
     return Run(stage=stage, writer=writer, copy=(copy_before + copy_after) / 2)
-
-
-@contextmanager
-def _database(server_url: str, template: str) -> Iterator[str]:
-    url = clone_database(server_url, template)
-    try:
-        yield url
-    finally:
-        drop_database(server_url, url)
 
 
 def _created() -> float:
@@ -186,17 +170,14 @@ def _report(runs: Sequence[Run]) -> None:
         f"{'med':<5}{median.stage:>15,.0f}{median.writer:>16,.0f}{median.copy:>14,.0f}"
         f"{ratio:>12.0%}"
     )
-    result = {
-        "bench": "store",
-        "at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "leads": LEADS,
-        "batch_size": BATCH,
-        "median_leads_per_s": asdict(median),
-        "median_stage_to_copy": round(ratio, 3),
-        "runs": [asdict(run) for run in runs],
-    }
-    with RESULTS.open("a") as out:
-        out.write(json.dumps(result) + "\n")
+    record(
+        "store",
+        leads=LEADS,
+        batch_size=BATCH,
+        median_leads_per_s=asdict(median),
+        median_stage_to_copy=round(ratio, 3),
+        runs=[asdict(run) for run in runs],
+    )
 
 
 if __name__ == "__main__":
