@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import OperationalError
+from starlette.background import BackgroundTask
 
 from schemas.taxonomy import Category, TradeGroup
 from services.common.db.engine import make_engine
@@ -50,7 +51,7 @@ from services.exporter.queries import (
     csv_query,
     fetch_lead,
     fetch_page,
-    sold_out_ids,
+    servable_ids,
     stream_rows,
 )
 from services.exporter.records import LeadCells, csv_record, csv_text, tier_file
@@ -62,7 +63,7 @@ from services.exporter.sales import (
 )
 from services.exporter.settings import ExporterSettings
 from services.exporter.stats import run_stats
-from services.exporter.tier_files import published_records
+from services.exporter.tier_files import open_published, published_lead_ids, published_records
 
 CSV_BATCH = 2_000
 QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE when statement_timeout cancels a query
@@ -179,7 +180,11 @@ def download_tier_file(
     category: Category,
     tier: TierLetter,
 ) -> StreamingResponse:
-    """The latest tier file, without leads sold out since it was written."""
+    """The latest tier file, without the leads you may no longer be served from it.
+
+    Each lead of the file is checked now, by id: it must still be of this trade group,
+    category and tier, within your entitlements (county included), and for sale or yours.
+    """
     export_dir = context.settings.export_dir
     buyer = _buyer_or_all(viewer)
     tier_name = tier.upper()
@@ -188,19 +193,31 @@ def download_tier_file(
     ):
         raise HTTPException(404, "file not found")
     path = export_dir / tier_file(trade_group, category, tier_name)
-    hidden: set[int] = set()
-    if buyer is not None:
-        with context.engine.connect() as conn:
-            hidden = sold_out_ids(
-                conn,
-                buyer,
-                trade_group,
-                category,
-                tier_name,
-                context.settings.max_buyers_per_lead,
-            )
-    counties = None if buyer is None else buyer.entitlements.counties
-    return _csv_response(csv_text(published_records(path, hidden, counties)), path.name)
+    handle = open_published(path)
+    if handle is None:
+        return _csv_response(csv_text(()), path.name)
+    servable: set[int] | None = None
+    try:
+        if buyer is not None:
+            lead_ids = published_lead_ids(handle)
+            with context.engine.connect() as conn:
+                servable = servable_ids(
+                    conn,
+                    buyer,
+                    trade_group,
+                    category,
+                    tier_name,
+                    lead_ids,
+                    context.settings.max_buyers_per_lead,
+                )
+    except BaseException:
+        handle.close()
+        raise
+    return _csv_response(
+        csv_text(published_records(handle, servable)),
+        path.name,
+        background=BackgroundTask(handle.close),
+    )
 
 
 @router.get("/stats", responses={**ERRORS, 403: {"model": ErrorOut}})
@@ -300,9 +317,12 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
-def _csv_response(chunks: Iterator[str], filename: str) -> StreamingResponse:
+def _csv_response(
+    chunks: Iterator[str], filename: str, background: BackgroundTask | None = None
+) -> StreamingResponse:
     return StreamingResponse(
         chunks,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        background=background,
     )

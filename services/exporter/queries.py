@@ -258,23 +258,38 @@ def fetch_lead(
     ).first()
 
 
-def sold_out_ids(
+def servable_ids(
     conn: Connection,
     buyer: Buyer,
     trade_group: str,
     category: str,
     tier: str,
+    lead_ids: Sequence[int],
     max_buyers_per_lead: int,
 ) -> set[int]:
-    """Ids of one tier file's leads this buyer may no longer see."""
-    stmt = select(leads.c.id).where(
-        leads.c.trade_group == trade_group,
-        leads.c.category == category,
-        leads.c.tier == tier,
-        leads.c.sold_count >= max_buyers_per_lead,
-        ~bought_by(buyer),
-    )
-    return set(conn.execute(stmt).scalars())
+    """Which of a tier file's leads the buyer may be served from it, decided per id, now.
+
+    A lead qualifies when it still belongs to this file (its trade group, category and tier
+    have not changed since the file was written) and the buyer may see it now: within their
+    entitlements (trade group, tier, county as stored now) and still for sale or bought by
+    them. Anything else (re-scored, re-categorised, moved county, sold to another buyer,
+    deleted) is left out, whatever the file says about it.
+    """
+    servable: set[int] = set()
+    for start in range(0, len(lead_ids), _IDS_PER_QUERY):
+        stmt = select(leads.c.id).where(
+            leads.c.id.in_(lead_ids[start : start + _IDS_PER_QUERY]),
+            leads.c.trade_group == trade_group,
+            leads.c.category == category,
+            leads.c.tier == tier,
+            entitled(buyer.entitlements),
+            or_(leads.c.sold_count < max_buyers_per_lead, bought_by(buyer)),
+        )
+        servable.update(conn.execute(stmt).scalars())
+    return servable
+
+
+_IDS_PER_QUERY = 5_000
 
 
 def as_utc(moment: datetime) -> datetime:

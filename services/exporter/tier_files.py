@@ -13,6 +13,7 @@ from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
+from typing import TextIO
 
 from sqlalchemy import Engine, select, update
 
@@ -71,30 +72,45 @@ def export_tier_files(
     return ExportReport(counts, removed, _mark_exported(engine, newly_exported, now))
 
 
-def published_records(
-    path: Path, hidden_ids: Collection[int], counties: Collection[str] | None
-) -> Iterator[list[str]]:
-    """The records of a published tier file a buyer may see (no file yet: no records).
+def open_published(path: Path) -> TextIO | None:
+    """A published tier file opened for serving, or None when there is no such file yet.
 
-    ``hidden_ids`` are leads sold out since the file was written; ``counties`` (lower-case)
-    restricts a county-limited buyer, None means every county.
+    Serving reads the open file twice (its lead ids, then its records): both passes see the
+    same file even if an export replaces it in between (the rename gives the path a new file).
     """
     try:
-        handle = path.open(newline="", encoding="utf-8")
+        return path.open(newline="", encoding="utf-8")
     except FileNotFoundError:
-        return
+        return None
+
+
+def published_lead_ids(handle: TextIO) -> list[int]:
+    """The ids of the leads in an open tier file; the file is rewound afterwards."""
+    handle.seek(0)
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    ids = [] if header is None else [int(record[header.index("lead_id")]) for record in reader]
+    handle.seek(0)
+    return ids
+
+
+def published_records(handle: TextIO, servable: Collection[int] | None) -> Iterator[list[str]]:
+    """The records of an open tier file whose lead is in ``servable`` (None: every record).
+
+    Who may be served which lead is decided per lead id against the database
+    (``queries.servable_ids``), never from the file's cells, which may be out of date.
+    The file is closed when the records are exhausted or the iterator is closed.
+    """
     with handle:
+        handle.seek(0)
         reader = csv.reader(handle)
         header = next(reader, None)
         if header is None:
             return
-        id_at, county_at = header.index("lead_id"), header.index("county")
+        id_at = header.index("lead_id")
         for record in reader:
-            if int(record[id_at]) in hidden_ids:
-                continue
-            if counties is not None and record[county_at].lower() not in counties:
-                continue
-            yield record
+            if servable is None or int(record[id_at]) in servable:
+                yield record
 
 
 def _remove_stale_tier_files(out_dir: Path, keep: Collection[PurePosixPath]) -> list[PurePosixPath]:
