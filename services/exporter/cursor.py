@@ -11,6 +11,8 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field, TypeAdapter, ValidationError
 
+from services.exporter.times import as_utc
+
 MAX_BIGINT = 2**63 - 1
 
 _CURSOR = TypeAdapter(
@@ -42,6 +44,8 @@ def decode_cursor(text: str) -> Cursor:
     try:
         padded = text + "=" * (-len(text) % 4)
         score, scored_at, lead_id = _CURSOR.validate_json(base64.urlsafe_b64decode(padded))
+        # Like every time parameter: to UTC (PostgreSQL refuses offsets beyond ±15:59).
+        scored_at = as_utc(scored_at)
     except (binascii.Error, ValueError, ValidationError) as exc:
         raise InvalidCursor("invalid cursor: pass next_cursor from a previous page as is") from exc
     return Cursor(score, scored_at, lead_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -290,15 +290,3 @@ def servable_ids(
 
 
 _IDS_PER_QUERY = 5_000
-
-
-def as_utc(moment: datetime) -> datetime:
-    """The moment in UTC, a time without zone taken as UTC.
-
-    PostgreSQL refuses offsets beyond ±15:59 that Python accepts, so bounds are sent in UTC.
-    Raises ValueError for moments that leave the calendar in UTC (year 1 at +05:00).
-    """
-    try:
-        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
-    except OverflowError as exc:
-        raise ValueError(f"{moment.isoformat()} is out of range") from exc

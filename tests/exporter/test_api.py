@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 from datetime import UTC, datetime, timedelta
@@ -160,6 +161,28 @@ def test_bad_parameters_are_422(client: TestClient, make_buyer: MakeBuyer, param
     response = client.get(f"/v1/leads?{params}", headers=make_buyer("p"))
     assert response.status_code == 422
     assert response.json()["detail"]
+
+
+def _forged_cursor(scored_at: str) -> str:
+    payload = f'[87, "{scored_at}", 1]'.encode()
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+def test_a_cursor_with_an_offset_postgresql_refuses_still_pages(
+    client: TestClient, engine: Engine, make_buyer: MakeBuyer
+) -> None:
+    before = insert_lead(engine, score=80, scored_at=datetime(2026, 5, 1, 12, 0, tzinfo=UTC))
+    insert_lead(engine, score=87, scored_at=datetime(2026, 5, 1, 12, 2, tzinfo=UTC))
+    buyer = make_buyer("tamper")
+    # 12:00+23:59 is 12:01 the day before in UTC: after the cursor come lower scores only.
+    cursor = _forged_cursor("2026-05-02T12:00:00+23:59")
+    response = client.get(f"/v1/leads?cursor={cursor}", headers=buyer)
+    assert response.status_code == 200, response.text
+    assert ids(response.json()) == [before]
+    out_of_range = _forged_cursor("0001-01-01T00:00:00+05:00")
+    response = client.get(f"/v1/leads?cursor={out_of_range}", headers=buyer)
+    assert response.status_code == 422
+    assert "invalid cursor" in response.json()["detail"][0]["msg"]
 
 
 def test_csv_download_streams_the_same_query(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -35,3 +35,17 @@ def _forge(payload: str) -> str:
 def test_anything_not_issued_by_the_api_is_rejected(text: str) -> None:
     with pytest.raises(InvalidCursor):
         decode_cursor(text)
+
+
+def test_a_cursor_time_is_taken_to_utc_whatever_its_offset() -> None:
+    # Python accepts offsets up to ±23:59, PostgreSQL only ±15:59: the cursor must not pass
+    # the offset on (it was a 500 from the database).
+    cursor = decode_cursor(_forge('[87, "2026-05-02T12:00:00+23:59", 1]'))
+    assert cursor.scored_at == datetime(2026, 5, 1, 12, 1, tzinfo=UTC)
+    assert cursor.scored_at.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-23:59"])
+def test_a_cursor_time_that_leaves_the_calendar_in_utc_is_rejected(moment: str) -> None:
+    with pytest.raises(InvalidCursor):
+        decode_cursor(_forge(f'[87, "{moment}", 1]'))
