@@ -41,7 +41,7 @@ LEADS = int(os.environ.get("BENCH_EXPORTER_LEADS", "1000000"))
 PAGE_REQUESTS = 400
 PAGE_SIZE = 50
 BOUGHT = 2_000  # of the 5% sold leads, the bench buyer's own purchases
-ADMIN_KEY = "bench-admin-key"
+ADMIN_KEY = "bench-admin-key-0123456789abcdefghijkl"  # the exporter wants 32+ characters
 COUNTIES = ("Dallas", "Collin", "Denton", "Tarrant", "Travis")
 SELLABLE = {
     TradeGroup.LUXURY_OUTDOOR: ("pool", "outdoor_living", "fence"),

@@ -115,7 +115,7 @@ def up(scorer_replicas: int, api_port: int) -> int:
             "explicitly labelled `rules` backend; every lead says scoring_method=rules",
             file=sys.stderr,
         )
-    env.setdefault("LEADSTREAM_ADMIN_KEY", "local-admin-key")
+    env.setdefault("LEADSTREAM_ADMIN_KEY", "local-admin-key-for-development-only")  # 32+ chars
     stack = Stack(env)
     if stack.running():
         print(f"already running: {', '.join(sorted(stack.running()))} (make down first)")

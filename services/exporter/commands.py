@@ -99,19 +99,19 @@ def _enum_list(enum: type[E], normalise: Callable[[str], str]) -> Callable[[str]
 
 def _engine() -> Engine:
     from services.common.commands import database_for_command
-    from services.exporter.settings import ExporterSettings
+    from services.exporter.settings import load_settings
 
-    return database_for_command(ExporterSettings().database_url)
+    return database_for_command(load_settings().database_url)
 
 
 def _export(args: argparse.Namespace) -> int:
-    from services.exporter.settings import ExporterSettings
+    from services.exporter.settings import load_settings
     from services.exporter.tier_files import export_tier_files
 
     report = export_tier_files(
         _engine(),
         args.out,
-        max_buyers_per_lead=ExporterSettings().max_buyers_per_lead,
+        max_buyers_per_lead=load_settings().max_buyers_per_lead,
         now=datetime.now(UTC),
         since=args.since,
     )

@@ -18,7 +18,7 @@ from services.common.config import RuntimeSettings
 from services.common.db.engine import DatabaseNotReady, make_engine, require_current_schema
 from services.common.logs import configure_logging
 from services.exporter.api import create_app
-from services.exporter.settings import ExporterSettings
+from services.exporter.settings import ExporterSettings, load_settings
 from services.exporter.tier_files import export_tier_files
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class PeriodicExport(threading.Thread):
 
 
 def main() -> None:
-    settings = ExporterSettings()
+    settings = load_settings()
     configure_logging("exporter", RuntimeSettings().log_level)
     engine = make_engine(settings.database_url, pool_size=1)
     try:

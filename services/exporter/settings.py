@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 
 from services.common.config import DatabaseSettings
+
+# The admin key sees every buyer's leads: at least 32 characters (``secrets.token_urlsafe(32)``
+# gives 43), so it is not something a person typed or a placeholder left in a config.
+MIN_ADMIN_KEY_LENGTH = 32
 
 
 class ExporterSettings(DatabaseSettings):
     api_host: str = Field(default="0.0.0.0", description="Interface the buyer API listens on.")
     api_port: int = Field(default=8000, ge=1, le=65535)
     admin_key: SecretStr | None = Field(
-        default=None, description="Operators' key for /v1/stats; unset = no admin access."
+        default=None,
+        description=f"Operators' key, at least {MIN_ADMIN_KEY_LENGTH} characters; unset = none.",
     )
     max_buyers_per_lead: int = Field(
         default=1, ge=1, description="A lead is sold to at most this many buyers (1 = exclusive)."
@@ -28,3 +33,30 @@ class ExporterSettings(DatabaseSettings):
     api_statement_timeout_s: float = Field(
         default=10, gt=0, description="An API query running longer is cancelled (503)."
     )
+
+    @field_validator("admin_key")
+    @classmethod
+    def _long_enough(cls, key: SecretStr | None) -> SecretStr | None:
+        if key is not None and len(key.get_secret_value()) < MIN_ADMIN_KEY_LENGTH:
+            raise ValueError(
+                f"LEADSTREAM_ADMIN_KEY must be at least {MIN_ADMIN_KEY_LENGTH} characters "
+                f"(it has {len(key.get_secret_value())}); generate one with "
+                "python -c 'import secrets; print(secrets.token_urlsafe(32))', "
+                "or unset it for no admin access"
+            )
+        return key
+
+
+def load_settings() -> ExporterSettings:
+    """The settings from the environment, or exit with what is wrong (never the values).
+
+    pydantic's own message quotes the input, which for the admin key is the secret itself.
+    """
+    try:
+        return ExporterSettings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors(include_input=False, include_url=False)
+        )
+        raise SystemExit(f"exporter: refusing to start: {problems}") from None

@@ -14,7 +14,7 @@ from services.exporter.api import create_app
 from services.exporter.buyers import create_buyer
 from services.exporter.settings import ExporterSettings
 
-ADMIN_KEY = "test-admin-key-0123456789"
+ADMIN_KEY = "test-admin-key-0123456789abcdefghijklmnop"
 MakeBuyer = Callable[..., dict[str, str]]
 
 
