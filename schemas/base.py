@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 # Bumped only for a breaking change of any topic; consumers reject versions they do not know.
 SCHEMA_VERSION: Literal[1] = 1
@@ -28,6 +30,103 @@ def _blank_to_none(value: Any) -> Any:
 
 # An optional free-text field: stripped, and blank means missing.
 OptionalText = Annotated[str | None, BeforeValidator(_blank_to_none)]
+
+
+# ------------------------------------------------------------------------ dates and times
+#
+# Every date and time in a topic contract lies in one window, 1900-01-01 .. 2100-12-31 (UTC
+# for times; a time without offset is taken as UTC, as the store does).
+#
+# - Wide enough for every real value: digitised permit records start in the 20th century, a
+#   replayed export of 2015 or a retry due next week are well inside, and the window ends
+#   75 years from now, so no contract change is due in any service's lifetime.
+# - Narrow enough that every time converts to UTC: Python's calendar stops at years 1 and
+#   9999, and a time such as 0001-01-01T00:00+05:00 (or 9999-12-31T23:59-23:59) passes a
+#   datetime parser yet leaves the calendar when the store converts it (OverflowError). Such
+#   values, and dates like 01/01/0001 or 12/31/9999 that portals use for "unknown" or
+#   "never", are scraper bugs: refusing them at the first stage dead-letters the permit
+#   once, with the reason, instead of failing some later stage.
+# - Offsets are not limited: any offset Python accepts (up to ±23:59) is kept as written and
+#   only the instant it denotes must lie in the window.
+#
+# A scrape time has one more bound: no later than now + SCRAPE_CLOCK_SKEW. ``scraped_at`` is
+# the permit's version, and the store keeps the newest version, so a scrape time in 2090
+# would win over every real scrape for 64 years. The bound is checked against the clock of
+# whichever stage decodes the permit (it is embedded in every downstream topic); the clock
+# only moves forward, so a permit accepted by one stage is accepted by every later one, and
+# replaying stored or dead-lettered messages never refuses a time that was accepted before.
+# The lower bounds are fixed dates, never "now minus something", for the same reason.
+
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2100, 12, 31)
+EARLIEST_TIME = datetime.combine(EARLIEST_DATE, datetime.min.time(), tzinfo=UTC)
+LATEST_TIME = datetime.combine(LATEST_DATE, datetime.max.time(), tzinfo=UTC)
+# How far a scraper's clock may run ahead of ours (time zones mixed up, clocks unsynchronised).
+SCRAPE_CLOCK_SKEW = timedelta(days=1)
+
+_WINDOW = f"{EARLIEST_DATE}..{LATEST_DATE}"
+
+
+def utc_now() -> datetime:
+    """The clock a scrape time must not be ahead of (a module attribute, so tests can set it)."""
+    return datetime.now(UTC)
+
+
+def _in_window_date(value: date) -> date:
+    if not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise PydanticCustomError(
+            "date_out_of_range",
+            "{value} is outside {window}; the portal's placeholder or a scraper bug",
+            {"value": value.isoformat(), "window": _WINDOW},
+        )
+    return value
+
+
+def _in_window_time(value: datetime) -> datetime:
+    # Compared, never converted: comparing aware datetimes cannot overflow, converting can.
+    instant = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    if not EARLIEST_TIME <= instant <= LATEST_TIME:
+        raise PydanticCustomError(
+            "datetime_out_of_range",
+            "{value} is outside {window} (UTC); a scraper bug or a broken clock",
+            {"value": value.isoformat(), "window": _WINDOW},
+        )
+    return value
+
+
+def _not_in_the_future(value: datetime) -> datetime:
+    instant = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    now = utc_now()
+    if instant > now + SCRAPE_CLOCK_SKEW:
+        raise PydanticCustomError(
+            "datetime_in_future",
+            "{value} is in the future (now is {now}, and a scraper's clock may be at most "
+            "{skew} ahead); it would outrank every real scrape of this permit: fix the "
+            "scraper's clock and publish again",
+            {"value": value.isoformat(), "now": now.isoformat(), "skew": "1 day"},
+        )
+    return value
+
+
+_DATE_SCHEMA = {
+    "formatMinimum": EARLIEST_DATE.isoformat(),
+    "formatMaximum": LATEST_DATE.isoformat(),
+}
+_TIME_SCHEMA = {
+    "formatMinimum": f"{EARLIEST_DATE}T00:00:00Z",
+    "formatMaximum": f"{LATEST_DATE}T23:59:59.999999Z",
+}
+
+# A calendar date in a topic contract: 1900-01-01 .. 2100-12-31.
+BoundedDate = Annotated[
+    date, AfterValidator(_in_window_date), Field(json_schema_extra=_DATE_SCHEMA)
+]
+# A time in a topic contract: within 1900-01-01 .. 2100-12-31 in UTC, any offset.
+BoundedTime = Annotated[
+    datetime, AfterValidator(_in_window_time), Field(json_schema_extra=_TIME_SCHEMA)
+]
+# When a scraper read a portal: a bounded time no later than now + SCRAPE_CLOCK_SKEW.
+ScrapeTime = Annotated[BoundedTime, AfterValidator(_not_in_the_future)]
 
 
 class Message(BaseModel):

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import Field
 
-from schemas.base import Message
+from schemas.base import BoundedTime, Message
 from schemas.permits import Categorization, PropertyMatch, RawPermit
 
 
@@ -22,7 +20,7 @@ class DiscardedPermit(Message):
     rules_version: str | None = None
     categorization: Categorization | None = None
     cad: PropertyMatch | None = None
-    discarded_at: datetime
+    discarded_at: BoundedTime
 
     @property
     def key(self) -> str:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
 
 from pydantic import Field
 
-from schemas.base import Message
+from schemas.base import BoundedTime, Message
 
 
 class DeadLetter(Message):
@@ -21,7 +20,7 @@ class DeadLetter(Message):
     original_truncated: bool = Field(
         default=False, description="True when original_b64 holds only the first bytes."
     )
-    failed_at: datetime
+    failed_at: BoundedTime
 
     @property
     def original(self) -> bytes:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from pydantic import Field, model_validator
 
-from schemas.base import Message, Part
+from schemas.base import BoundedTime, Message, Part
 from schemas.permits import Categorization, EnrichedPermit, PropertyMatch, RawPermit
 from schemas.taxonomy import ContactPriority, ScoringMethod, Tier
 
@@ -42,7 +40,7 @@ class LeadScore(Part):
     tokens_cached: int | None = Field(default=None, ge=0)
     latency_ms: int | None = Field(default=None, ge=0)
     attempts: int = Field(default=1, ge=0, description="LLM scoring attempts so far.")
-    scored_at: datetime
+    scored_at: BoundedTime
 
     @model_validator(mode="after")
     def _tier_matches_score(self) -> LeadScore:
@@ -71,7 +69,7 @@ class RetryRequest(Message):
 
     lead: EnrichedPermit
     attempt: int = Field(ge=1, description="Scoring attempts made so far.")
-    due_at: datetime
+    due_at: BoundedTime
     last_error: str = Field(max_length=2000)
 
     @property

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-
 from pydantic import Field, field_validator
 
-from schemas.base import Message, OptionalText, Part, permit_key, refuse_nul
+from schemas.base import (
+    BoundedDate,
+    Message,
+    OptionalText,
+    Part,
+    ScrapeTime,
+    permit_key,
+    refuse_nul,
+)
 from schemas.taxonomy import Category, MatchKind, TradeGroup
 
 
@@ -53,16 +59,17 @@ class RawPermit(Message):
     owner_mailing_address: OptionalText = Field(default=None, max_length=256)
     owner_mailing_city: OptionalText = Field(default=None, max_length=128)
     owner_mailing_zip: OptionalText = Field(default=None, max_length=10)
-    applied_date: date | None = None
-    issued_date: date | None = None
+    applied_date: BoundedDate | None = None
+    issued_date: BoundedDate | None = None
     status: OptionalText = Field(default=None, max_length=64)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
     source_url: OptionalText = Field(default=None, max_length=2048)
-    scraped_at: datetime | None = Field(
+    scraped_at: ScrapeTime | None = Field(
         default=None,
         description="When the scraper read the portal; the clock freshness is judged against "
-        "and the version of this permit (a later scrape supersedes an earlier one).",
+        "and the version of this permit (a later scrape supersedes an earlier one). At most "
+        "1 day ahead of the receiving stage's clock, else it would outrank every real scrape.",
     )
 
     @field_validator("jurisdiction", "permit_number", mode="before")
@@ -95,7 +102,7 @@ class Categorization(Part):
     days_old: int | None = Field(
         default=None, description="Days from issue to as_of; null when the issue date is unknown."
     )
-    as_of: date = Field(description="The clock freshness was judged against.")
+    as_of: BoundedDate = Field(description="The clock freshness was judged against.")
     flags: list[str] = Field(default_factory=list)
     rules_version: str
 
