@@ -205,10 +205,20 @@ def dead_letter_rows(record: DeadLetter) -> DeadLetterRows:
 
 def as_utc(value: datetime | None) -> datetime | None:
     """Every stored time in UTC (a naive one is taken as UTC): SQLite keeps no offset, so
-    times compare correctly in the ``WHERE`` of an upsert only if they share one."""
+    times compare correctly in the ``WHERE`` of an upsert only if they share one.
+
+    Raises BadInput, never OverflowError, for a time that leaves the calendar in UTC."""
     if value is None:
         return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # 0001-01-01T00:00+05:00 is a valid datetime that has no UTC equivalent. The contract
+        # refuses it (schemas.base); should one arrive all the same, it is this message's
+        # fault, and the DLQ takes it instead of the exception stalling the batch for ever.
+        raise BadInput(f"{value.isoformat()} is out of range once converted to UTC") from None
 
 
 def _sha256(text: str) -> str:

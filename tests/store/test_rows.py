@@ -9,12 +9,13 @@ import pytest
 
 from schemas import MatchKind, PropertyMatch
 from services.common.runtime import BadInput
-from services.store.rows import dead_letter_rows, discard_rows, lead_rows, rows_for
+from services.store.rows import as_utc, dead_letter_rows, discard_rows, lead_rows, rows_for
 from tests.store.factories import (
     SCRAPED_AT,
     dead_letter,
     discarded_permit,
     scored_lead,
+    unvalidated,
     with_nul_in_reasoning,
 )
 
@@ -128,3 +129,29 @@ def test_rows_for_picks_the_mapping_by_message_type() -> None:
     assert rows_for(scored_lead(1)).key == scored_lead(1).key
     assert rows_for(discarded_permit(1)).key == discarded_permit(1).key
     assert rows_for(dead_letter(1)).key == ("permits.raw", 1, 1)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=5))),
+        datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-23, minutes=-59))),
+    ],
+)
+def test_a_time_that_leaves_the_calendar_in_utc_is_bad_input_not_an_overflow(
+    moment: datetime,
+) -> None:
+    """Such a time cannot pass the contract; should one reach the store all the same, that one
+    message goes to the DLQ instead of an OverflowError stalling the whole batch for ever."""
+    with pytest.raises(BadInput, match="out of range"):
+        as_utc(moment)
+    lead = unvalidated(scored_lead(1), scraped_at=moment)
+    with pytest.raises(BadInput, match="out of range"):
+        rows_for(lead)
+
+
+def test_extreme_offsets_are_normalised_to_utc() -> None:
+    east = datetime(2026, 4, 10, 14, 29, tzinfo=timezone(timedelta(hours=23, minutes=59)))
+    west = datetime(2026, 4, 8, 14, 31, tzinfo=timezone(-timedelta(hours=23, minutes=59)))
+    assert as_utc(east) == as_utc(west) == SCRAPED_AT
+    assert lead_rows(scored_lead(1, scraped_at=east)).permit["scraped_at"] == SCRAPED_AT
