@@ -34,9 +34,9 @@ _COMPANY_SUFFIXES = {"inc", "llc", "ltd", "lp", "llp", "pllc", "co", "corp", "co
 _NAME_SUFFIXES = {"jr", "sr", "ii", "iii", "iv"}
 
 
-def read_rows(path: Path) -> Iterator[dict[str, str]]:
+def read_rows(path: Path, encoding: str = "utf-8") -> Iterator[dict[str, str]]:
     # Descriptions can hold line breaks and commas: only a CSV parser reads them right.
-    with path.open(newline="", encoding="utf-8") as handle:
+    with path.open(newline="", encoding=encoding) as handle:
         yield from csv.DictReader(handle)
 
 
@@ -83,7 +83,7 @@ def to_raw_permit(row: Mapping[str, str], scraped_at: datetime) -> RawPermit:
         # is always Texas (the geocoder sometimes guesses another).
         city=row.get("city"),
         state="TX",
-        zip_code=us_zip(row.get("postal_code")),
+        zip_code=us_zip(row.get("postal_code"), "postal_code"),
         county=county.removesuffix(" County") if county else None,
         property_address=collapse_spaces(row.get("permit_location")),
         permit_type=trade_permit_type(permit_number),
@@ -102,7 +102,7 @@ def to_raw_permit(row: Mapping[str, str], scraped_at: datetime) -> RawPermit:
             row.get("property_owner_addrunit"),
         ),
         owner_mailing_city=row.get("property_owner_addrcity"),
-        owner_mailing_zip=us_zip(row.get("property_owner_addrpostal")),
+        owner_mailing_zip=us_zip(row.get("property_owner_addrpostal"), "property_owner_addrpostal"),
         issued_date=parse_date("date_issued", row.get("date_issued"), "%m/%d/%Y"),
         status=row.get("status"),
         latitude=parse_float("lat", row.get("lat")),

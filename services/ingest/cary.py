@@ -15,8 +15,8 @@ JURISDICTION = "cary_nc"
 TYPE_PLACEHOLDER = "[[SELECT APPLICATION TYPE]]"
 
 
-def read_rows(path: Path) -> Iterator[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
+def read_rows(path: Path, encoding: str = "utf-8") -> Iterator[dict[str, str]]:
+    with path.open(newline="", encoding=encoding) as handle:
         yield from csv.DictReader(handle)
 
 

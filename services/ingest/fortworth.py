@@ -9,7 +9,15 @@ from pathlib import Path
 from typing import Any
 
 from schemas.permits import RawPermit
-from services.ingest.values import blank_to_none, join_words, parse_float, parse_iso_date, us_zip
+from services.ingest.values import (
+    RowRejected,
+    join_words,
+    kind_of,
+    parse_float,
+    parse_iso_date,
+    text_value,
+    us_zip,
+)
 
 JURISDICTION = "fort_worth_tx"
 
@@ -19,10 +27,14 @@ DESCRIPTION_PLACEHOLDER = "B1_WORK_DESC"
 NOT_APPLICABLE = "NA"
 
 
-def read_rows(path: Path) -> Iterator[dict[str, Any]]:
-    with path.open(encoding="utf-8") as handle:
+def read_rows(path: Path, encoding: str = "utf-8") -> Iterator[Any]:
+    """The export's rows as they are; a row that is not an object is rejected when mapped."""
+    with path.open(encoding=encoding) as handle:
         document = json.load(handle)
-    yield from document["permits"]
+    rows = document.get("permits") if isinstance(document, dict) else None
+    if not isinstance(rows, list):
+        raise ValueError('not a Fort Worth export: expected {"permits": [...]}')
+    yield from rows
 
 
 def coordinates(row: Mapping[str, Any]) -> tuple[float | None, float | None]:
@@ -31,7 +43,9 @@ def coordinates(row: Mapping[str, Any]) -> tuple[float | None, float | None]:
     Fort Worth lies north of the equator and west of Greenwich, so a negative "lat" with a
     positive "lon" can only be the two values in each other's place.
     """
-    point = row.get("coordinates") or {}
+    point = row.get("coordinates") or {}  # null, [] and {} all mean "no point"
+    if not isinstance(point, Mapping):
+        raise RowRejected(f"coordinates: expected an object with lat and lon, got {kind_of(point)}")
     lat = parse_float("coordinates.lat", point.get("lat"))
     lon = parse_float("coordinates.lon", point.get("lon"))
     if lat is not None and lon is not None and lat < 0 < lon:
@@ -39,31 +53,33 @@ def coordinates(row: Mapping[str, Any]) -> tuple[float | None, float | None]:
     return lat, lon
 
 
-def _portal_value(value: str | None) -> str | None:
-    text = blank_to_none(value)
+def _portal_value(row: Mapping[str, Any], field: str) -> str | None:
+    text = text_value(field, row.get(field))
     return None if text in (NOT_APPLICABLE, DESCRIPTION_PLACEHOLDER) else text
 
 
 def to_raw_permit(row: Mapping[str, Any], scraped_at: datetime) -> RawPermit:
+    if not isinstance(row, Mapping):
+        raise RowRejected(f"row: expected an object, got {kind_of(row)}")
     latitude, longitude = coordinates(row)
-    status = blank_to_none(row.get("current_status"))
+    status = text_value("current_status", row.get("current_status"))
     return RawPermit(
         jurisdiction=JURISDICTION,
         permit_number=row.get("permit_no") or "",
         state="TX",
-        zip_code=us_zip(row.get("zip_code")),
+        zip_code=us_zip(row.get("zip_code"), "zip_code"),
         property_address=row.get("address"),
         permit_type=row.get("permit_type"),
         # What is built (use) is the portal's class; new/remodel/addition is the work.
         permit_class=join_words(
-            _portal_value(row.get("use_type")), _portal_value(row.get("specific_use")), sep="; "
+            _portal_value(row, "use_type"), _portal_value(row, "specific_use"), sep="; "
         ),
         work_type=join_words(
-            _portal_value(row.get("permit_subtype")),
-            _portal_value(row.get("permit_category")),
+            _portal_value(row, "permit_subtype"),
+            _portal_value(row, "permit_category"),
             sep="; ",
         ),
-        work_description=_portal_value(row.get("work_description")),
+        work_description=_portal_value(row, "work_description"),
         valuation=parse_float("job_value", row.get("job_value")),
         # The project name is whoever filed: usually the builder or the contractor.
         applicant_name=row.get("project_name"),

@@ -23,8 +23,8 @@ LOCAL_TIME = ZoneInfo("America/Chicago")
 UNKNOWN_CITY = "UNKNOWN"
 
 
-def read_rows(path: Path) -> Iterator[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8") as handle:
+def read_rows(path: Path, encoding: str = "utf-8") -> Iterator[dict[str, str]]:
+    with path.open(newline="", encoding=encoding) as handle:
         yield from csv.DictReader(handle)
 
 
@@ -35,7 +35,7 @@ def to_raw_permit(row: Mapping[str, str], scraped_at: datetime) -> RawPermit:
         permit_number=row.get("Permit__") or "",
         city=None if city == UNKNOWN_CITY else city,
         state=row.get("State"),
-        zip_code=us_zip(row.get("ZIP")),
+        zip_code=us_zip(row.get("ZIP"), "ZIP"),
         county="Davidson",  # Metro Nashville is Davidson County
         property_address=row.get("Address"),
         parcel_id=row.get("Parcel"),

@@ -69,11 +69,13 @@ def publish_file(
     limit: int | None = None,
     rate: float | None = None,
     progress: Progress | None = None,
+    encoding: str | None = None,
 ) -> PublishReport:
     """Map every row and publish the valid permits with an idempotent producer.
 
     Returns once every message is acknowledged or has failed; ``published`` counts only
-    acknowledged messages.
+    acknowledged messages. A row that is not a valid permit is counted with its reason and
+    the file goes on; ``encoding`` None detects it (formats.detect_encoding).
     """
     report = PublishReport()
     producer = make_producer(settings, "leadstream-publish")
@@ -89,7 +91,7 @@ def publish_file(
     def note() -> str:
         return f"rejected {sum(report.rejected.values()):,}"
 
-    for item in map_file(path, format_name, scraped_at, limit=limit):
+    for item in map_file(path, format_name, scraped_at, limit=limit, encoding=encoding):
         report.rows += 1
         if isinstance(item, RejectedRow):
             report.reject(item)

@@ -1,10 +1,20 @@
-"""Parsers for the value shapes portals use; each keeps "missing" as None, never 0 or ""."""
+"""Parsers for the value shapes portals use; each keeps "missing" as None, never 0 or "".
+
+A value no parser can read raises RowRejected naming the field, never another exception: one
+hostile value (an epoch beyond the calendar, a list where a ZIP code belongs) rejects its own
+row, and ``leadstream publish`` goes on with the next.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
+
+from pydantic import TypeAdapter, ValidationError
+
+from schemas.base import ScrapeTime
 
 _MONEY = re.compile(r"^\$?\s*(-?[\d,]*\.?\d+)$")
 
@@ -20,6 +30,28 @@ def blank_to_none(value: str | None) -> str | None:
     return stripped or None
 
 
+def kind_of(value: object) -> str:
+    """How a JSON value is called in a rejection: 'a number', 'a list'…"""
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def text_value(field: str, value: Any) -> str | None:
+    """A JSON export's text value, stripped; blank → None; any other JSON type is rejected."""
+    if value is None or isinstance(value, str):
+        return blank_to_none(value)
+    raise RowRejected(f"{field}: expected text, got {kind_of(value)}")
+
+
 def parse_money(field: str, value: str | None) -> float | None:
     """``"$29,750.00"`` → 29750.0; blank → None."""
     text = blank_to_none(value)
@@ -33,7 +65,7 @@ def parse_money(field: str, value: str | None) -> float | None:
 
 def parse_date(field: str, value: str | None, *formats: str) -> date | None:
     """The first of ``formats`` (strptime) that reads ``value``; blank → None."""
-    text = blank_to_none(value)
+    text = text_value(field, value)
     if text is None:
         return None
     for fmt in formats:
@@ -46,7 +78,7 @@ def parse_date(field: str, value: str | None, *formats: str) -> date | None:
 
 def parse_iso_date(field: str, value: str | None) -> date | None:
     """The calendar date of an ISO-8601 date or timestamp, as the portal wrote it."""
-    text = blank_to_none(value)
+    text = text_value(field, value)
     if text is None:
         return None
     try:
@@ -57,20 +89,23 @@ def parse_iso_date(field: str, value: str | None) -> date | None:
 
 def parse_epoch_ms_date(field: str, value: str | None, zone: ZoneInfo) -> date | None:
     """Epoch milliseconds (portals store local midnight) → the local calendar date."""
-    text = blank_to_none(value)
+    text = text_value(field, value)
     if text is None:
         return None
     try:
         millis = int(text)
     except ValueError as exc:
         raise RowRejected(f"{field}: {text!r} is not epoch milliseconds") from exc
-    return datetime.fromtimestamp(millis / 1000, UTC).astimezone(zone).date()
+    try:
+        return datetime.fromtimestamp(millis / 1000, UTC).astimezone(zone).date()
+    except (OverflowError, OSError, ValueError) as exc:  # which one depends on the platform
+        raise RowRejected(f"{field}: {text!r} is out of range for epoch milliseconds") from exc
 
 
 def parse_float(field: str, value: str | float | None) -> float | None:
-    if value is None or isinstance(value, float | int):
+    if value is None or (isinstance(value, float | int) and not isinstance(value, bool)):
         return None if value is None else float(value)
-    text = blank_to_none(value)
+    text = text_value(field, value)
     if text is None:
         return None
     try:
@@ -90,12 +125,21 @@ def collapse_spaces(value: str | None) -> str | None:
     return None if text is None else " ".join(text.split())
 
 
-def us_zip(value: str | int | None) -> str | None:
-    """``"78703 4828"`` → ``"78703-4828"``; ``76131`` → ``"76131"``."""
+def us_zip(value: str | int | float | None, field: str = "zip_code") -> str | None:
+    """``"78703 4828"`` → ``"78703-4828"``; ``76131`` (or ``76131.0``) → ``"76131"``."""
     if value is None:
         return None
-    # JSON exports store ZIPs as numbers and so drop leading zeros.
-    digits = f"{value:05d}" if isinstance(value, int) else re.sub(r"\D", "", value)
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= 999_999_999:
+        # JSON exports store ZIPs as numbers and so drop leading zeros.
+        digits = f"{value:05d}"
+    elif isinstance(value, str):
+        digits = re.sub(r"\D", "", value)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        raise RowRejected(f"{field}: {value!r} is not a ZIP code")
+    else:
+        raise RowRejected(f"{field}: expected text or a number, got {kind_of(value)}")
     if len(digits) == 9:
         return f"{digits[:5]}-{digits[5:]}"
     return digits[:5] or None
@@ -108,3 +152,16 @@ def parse_instant(text: str) -> datetime:
     except ValueError as exc:
         raise ValueError(f"{text!r} is not an ISO date or timestamp (e.g. 2016-05-01)") from exc
     return instant if instant.tzinfo is not None else instant.replace(tzinfo=UTC)
+
+
+_SCRAPE_TIME: TypeAdapter[datetime] = TypeAdapter(ScrapeTime)
+
+
+def parse_scrape_time(text: str) -> datetime:
+    """:func:`parse_instant`, held to the contract's bounds on ``scraped_at`` (no earlier than
+    1900, no later than a day from now), so a wrong clock is refused once, not on every row."""
+    instant = parse_instant(text)
+    try:
+        return _SCRAPE_TIME.validate_python(instant)
+    except ValidationError as exc:
+        raise ValueError("; ".join(error["msg"] for error in exc.errors())) from exc

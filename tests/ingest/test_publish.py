@@ -84,3 +84,44 @@ def test_a_file_in_another_format_says_so(
     path.write_text("a,b\n1,2\n")
     assert leadstream(["publish", str(path), "--format", "fortworth"]) == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+@pytest.mark.kafka
+def test_unreadable_values_reject_their_row_and_the_report_names_them(
+    kafka_env: KafkaSettings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Windows-1252 export with a few hostile rows: the good rows are published, each bad
+    one is counted with its reason, and nothing stops the file."""
+    path = tmp_path / "nashville.csv"
+    rows = [
+        "Permit__,Address,Purpose,Date_Entered,Date_Issued,ZIP",
+        "1,1 Main St,Caf\u00e9 remodel,1681189200000,,37212",
+        "2,2 Main St,Deck,99999999999999999999,,37212",
+        "3,3 Main St,Deck,1681189200000,01/01/0001,37212",
+        "4,4 Main St,Deck,1681189200000,12/31/9999,37212",
+        "5,5 Main St,Pool,1681189200000,,37212",
+    ]
+    path.write_bytes(("\n".join(rows) + "\n").encode("cp1252"))
+    assert leadstream(["publish", str(path), "--format", "nashville"]) == 0
+    out, err = capsys.readouterr()
+    assert f"reading {path} as cp1252 (it is not UTF-8)" in err
+    assert "published 2 of 5 rows" in out and "rejected 3" in out
+    assert "Date_Entered: '99999999999999999999' is out of range" in out
+    lines = out.splitlines()
+    for value, row in (("0001-01-01", 3), ("9999-12-31", 4)):
+        (line,) = [line for line in lines if f"issued_date: {value} is outside" in line]
+        assert "1900-01-01..2100-12-31" in line and line.endswith(f"(first at row {row})")
+    messages = read_topic(kafka_env, Topic.RAW.value, expect=2)
+    permits = {p.permit_number: p for p in (RawPermit.model_validate_json(v) for _, v in messages)}
+    assert sorted(permits) == ["1", "5"]  # two keys, two partitions: in no particular order
+    assert permits["1"].work_description == "Caf\u00e9 remodel"
+
+
+def test_an_encoding_that_does_not_fit_the_file_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "scraper.jsonl"
+    path.write_bytes(b'{"jurisdiction": "cary_nc", "permit_number": "caf\xe9"}\n')
+    assert leadstream(["publish", str(path), "--format", "jsonl", "--encoding", "utf-8"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot read" in err and "--encoding" in err
