@@ -47,12 +47,13 @@ from services.exporter.dependencies import (
     require_buyer,
     require_operator,
 )
+from services.exporter.downloads import BoundedStreamingResponse, DownloadSlots
 from services.exporter.queries import (
     csv_query,
     fetch_lead,
     fetch_page,
+    rows_in_pages,
     servable_ids,
-    stream_rows,
 )
 from services.exporter.records import LeadCells, csv_record, csv_text, tier_file
 from services.exporter.sales import (
@@ -65,7 +66,10 @@ from services.exporter.settings import ExporterSettings
 from services.exporter.stats import run_stats
 from services.exporter.tier_files import open_published, published_lead_ids, published_records
 
-CSV_BATCH = 2_000
+CSV_BATCH = 2_000  # rows per page of a CSV download, and per chunk sent
+DOWNLOAD_RETRY_AFTER_S = 10
+CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+BUSY = "Too many of your CSV downloads at the same time; see Retry-After"
 QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE when statement_timeout cancels a query
 
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -109,18 +113,41 @@ def list_leads(
     )
 
 
-@router.get("/leads.csv", response_class=StreamingResponse, responses={**ERRORS, **CSV_RESPONSE})
+@router.get(
+    "/leads.csv",
+    response_class=StreamingResponse,
+    responses={**ERRORS, **CSV_RESPONSE, 429: {"model": ErrorOut, "description": BUSY}},
+)
 def download_leads(context: Context, viewer: ViewerDep, filters: FiltersDep) -> StreamingResponse:
-    """Every lead `GET /v1/leads` would page through, streamed as one CSV."""
+    """Every lead `GET /v1/leads` would page through, streamed as one CSV.
+
+    At most `LEADSTREAM_CSV_DOWNLOADS_PER_KEY` downloads per key at a time (429 beyond, with
+    `Retry-After`); a download not done within `LEADSTREAM_CSV_DOWNLOAD_DEADLINE_S` is cut off.
+    """
     stmt = csv_query(_buyer_or_all(viewer), filters, context.settings.max_buyers_per_lead)
     today = _today()
+    slots, key = context.downloads, _download_key(viewer)
+    if not slots.try_acquire(key):
+        raise HTTPException(
+            429,
+            f"at most {slots.per_key} CSV downloads at a time per API key: "
+            "retry when one of yours has finished",
+            headers={"Retry-After": str(DOWNLOAD_RETRY_AFTER_S)},
+        )
 
     def records() -> Iterator[list[str]]:
-        with context.engine.connect() as conn:
-            for row in stream_rows(conn, stmt, CSV_BATCH):
-                yield csv_record(LeadCells._make(row), today)
+        # Page by page, each in its own short transaction: nothing is held in the database
+        # while the client reads.
+        for row in rows_in_pages(context.engine, stmt, CSV_BATCH):
+            yield csv_record(LeadCells._make(row), today)
 
-    return _csv_response(csv_text(records(), CSV_BATCH), "leads.csv")
+    return BoundedStreamingResponse(
+        csv_text(records(), CSV_BATCH),
+        deadline_s=context.settings.csv_download_deadline_s,
+        on_close=lambda: slots.release(key),
+        media_type=CSV_MEDIA_TYPE,
+        headers=_attachment("leads.csv"),
+    )
 
 
 @router.get("/leads/{lead_id}", responses=ERRORS)
@@ -236,7 +263,11 @@ def stats(
 def create_app(settings: ExporterSettings) -> FastAPI:
     engine = make_engine(settings.database_url, pool_size=settings.db_pool_size)
     if engine.dialect.name == "postgresql":
-        _configure_sessions(engine, settings.api_statement_timeout_s)
+        configure_sessions(
+            engine,
+            statement_timeout_s=settings.api_statement_timeout_s,
+            idle_in_transaction_timeout_s=settings.db_idle_in_transaction_timeout_s,
+        )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -249,7 +280,7 @@ def create_app(settings: ExporterSettings) -> FastAPI:
         description=__doc__,
         lifespan=lifespan,
     )
-    app.state.context = AppContext(engine, settings)
+    app.state.context = AppContext(engine, settings, DownloadSlots(settings.csv_downloads_per_key))
     app.include_router(router)
     app.add_exception_handler(LeadNotFound, _error(404))
     app.add_exception_handler(SaleConflict, _error(409))
@@ -283,17 +314,28 @@ def _error(status: int) -> Any:
     return handle
 
 
-def _configure_sessions(engine: Engine, statement_timeout_s: float) -> None:
-    """Settings of every API connection to PostgreSQL.
+def configure_sessions(
+    engine: Engine, *, statement_timeout_s: float | None, idle_in_transaction_timeout_s: float
+) -> None:
+    """Settings of every exporter connection to PostgreSQL.
 
-    A statement timeout, so that no request holds the database whatever filters it combines;
+    A statement timeout (the API's; None for the tier-file export, whose one long cursor
+    reads every lead), so that no request holds the database whatever filters it combines;
+    ``idle_in_transaction_session_timeout``, so that no session left inside a transaction
+    (a bug, a stalled consumer) holds locks and back VACUUM for long: PostgreSQL ends it;
     and no JIT: compiling a query costs ~30 ms, more than a page takes to read.
     """
+    settings = [
+        f"SET idle_in_transaction_session_timeout = {int(idle_in_transaction_timeout_s * 1000)}",
+        "SET jit = off",
+    ]
+    if statement_timeout_s is not None:
+        settings.append(f"SET statement_timeout = {int(statement_timeout_s * 1000)}")
 
     def on_connect(dbapi_connection: Any, _: Any) -> None:
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"SET statement_timeout = {int(statement_timeout_s * 1000)}")
-        cursor.execute("SET jit = off")
+        for statement in settings:
+            cursor.execute(statement)
         cursor.close()
         dbapi_connection.commit()  # a SET rolled back with its transaction would not stick
 
@@ -321,8 +363,14 @@ def _csv_response(
     chunks: Iterator[str], filename: str, background: BackgroundTask | None = None
 ) -> StreamingResponse:
     return StreamingResponse(
-        chunks,
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-        background=background,
+        chunks, media_type=CSV_MEDIA_TYPE, headers=_attachment(filename), background=background
     )
+
+
+def _attachment(filename: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{filename}"'}
+
+
+def _download_key(viewer: Viewer) -> tuple[str, int]:
+    """Whose download it is, for the per-key limit: a buyer, or the operators' one key."""
+    return ("buyer", viewer.id) if isinstance(viewer, Buyer) else ("operator", 0)

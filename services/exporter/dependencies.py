@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 from schemas.taxonomy import Category, Tier, TradeGroup
 from services.exporter.buyers import Buyer, find_buyer
 from services.exporter.cursor import MAX_BIGINT, Cursor, InvalidCursor, decode_cursor
+from services.exporter.downloads import DownloadSlots
 from services.exporter.queries import LeadFilters, LeadStatus
 from services.exporter.settings import ExporterSettings
 from services.exporter.times import as_utc
@@ -49,6 +50,7 @@ Viewer = Buyer | Operator
 class AppContext:
     engine: Engine
     settings: ExporterSettings
+    downloads: DownloadSlots
 
 
 class TierLetter(StrEnum):

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Engine,
     Row,
     Select,
     and_,
@@ -227,6 +228,34 @@ def stream_rows(conn: Connection, stmt: Select[Any], batch: int) -> Iterator[Row
     yield from conn.execution_options(yield_per=batch).execute(stmt)
 
 
+def beyond(cursor: Cursor) -> ColumnElement[bool]:
+    """Leads after the cursor's in ``LEAD_ORDER`` (a row-value comparison the index serves)."""
+    return tuple_(leads.c.score, leads.c.scored_at, leads.c.id) < tuple_(
+        cursor.score, cursor.scored_at, cursor.id
+    )
+
+
+def rows_in_pages(engine: Engine, stmt: Select[Any], page: int) -> Iterator[Row[Any]]:
+    """Every row of ``stmt`` (in ``LEAD_ORDER``, selecting score, scored_at and id), read in
+    keyset pages of ``page`` rows, each on a connection taken from the pool and given back,
+    its transaction ended, before the page's rows are handed on.
+
+    So however slowly the consumer goes, it holds no connection and no transaction (nothing
+    idle in transaction, nothing holding back VACUUM) between pages. The rows are not one
+    snapshot: a lead changed while the download runs may be missed or come twice across pages.
+    """
+    after: Cursor | None = None
+    while True:
+        page_stmt = stmt if after is None else stmt.where(beyond(after))
+        with engine.connect() as conn:
+            rows = conn.execute(page_stmt.limit(page)).all()
+        yield from rows
+        if len(rows) < page:
+            return
+        last = rows[-1]
+        after = Cursor(last.score, last.scored_at, last.id)
+
+
 def fetch_page(
     conn: Connection,
     viewer: Buyer | None,
@@ -239,10 +268,7 @@ def fetch_page(
     """One page, and the cursor of the next one (None on the last page)."""
     stmt = lead_query(viewer, filters, max_buyers_per_lead)
     if after is not None:
-        stmt = stmt.where(
-            tuple_(leads.c.score, leads.c.scored_at, leads.c.id)
-            < tuple_(after.score, after.scored_at, after.id)
-        )
+        stmt = stmt.where(beyond(after))
     rows = conn.execute(stmt.limit(limit + 1)).all()
     if len(rows) <= limit:
         return rows, None

@@ -17,7 +17,7 @@ from sqlalchemy import Engine
 from services.common.config import RuntimeSettings
 from services.common.db.engine import DatabaseNotReady, make_engine, require_current_schema
 from services.common.logs import configure_logging
-from services.exporter.api import create_app
+from services.exporter.api import configure_sessions, create_app
 from services.exporter.settings import ExporterSettings, load_settings
 from services.exporter.tier_files import export_tier_files
 
@@ -68,6 +68,14 @@ def main() -> None:
     settings = load_settings()
     configure_logging("exporter", RuntimeSettings().log_level)
     engine = make_engine(settings.database_url, pool_size=1)
+    if engine.dialect.name == "postgresql":
+        # The tier-file export's cursor reads every lead: no statement timeout, but a session
+        # stuck inside its transaction is ended like the API's.
+        configure_sessions(
+            engine,
+            statement_timeout_s=None,
+            idle_in_transaction_timeout_s=settings.db_idle_in_transaction_timeout_s,
+        )
     try:
         require_current_schema(engine)
     except DatabaseNotReady as exc:

@@ -33,6 +33,17 @@ class ExporterSettings(DatabaseSettings):
     api_statement_timeout_s: float = Field(
         default=10, gt=0, description="An API query running longer is cancelled (503)."
     )
+    db_idle_in_transaction_timeout_s: float = Field(
+        default=30,
+        gt=0,
+        description="PostgreSQL ends an exporter session left idle in a transaction this long.",
+    )
+    csv_downloads_per_key: int = Field(
+        default=2, ge=1, description="Concurrent GET /v1/leads.csv per API key (429 beyond)."
+    )
+    csv_download_deadline_s: float = Field(
+        default=600, gt=0, description="A GET /v1/leads.csv not done by then is cut off."
+    )
 
     @field_validator("admin_key")
     @classmethod
