@@ -29,6 +29,7 @@ class ServiceProcess:
     name: str  # unique per process: "scorer-2"
     service: str  # what `leadstream run` starts
     port: int  # /healthz, /readyz, /metrics (the API port for the exporter)
+    metrics_port: int = 0  # the exporter's /metrics (its API port serves none); 0 = none
 
 
 def plan(scorer_replicas: int, api_port: int) -> list[ServiceProcess]:
@@ -38,7 +39,7 @@ def plan(scorer_replicas: int, api_port: int) -> list[ServiceProcess]:
         ServiceProcess(name, name.split("-")[0], FIRST_METRICS_PORT + i)
         for i, name in enumerate(names)
     ]
-    procs.append(ServiceProcess("exporter", "exporter", api_port))
+    procs.append(ServiceProcess("exporter", "exporter", api_port, FIRST_METRICS_PORT + len(names)))
     return procs
 
 
@@ -54,6 +55,7 @@ class Stack:
         env = {**self.env}
         if proc.service == "exporter":
             env["LEADSTREAM_API_PORT"] = str(proc.port)
+            env["LEADSTREAM_METRICS_PORT"] = str(proc.metrics_port)
         else:
             env["LEADSTREAM_METRICS_PORT"] = str(proc.port)
         log = (self.logs / f"{proc.name}.log").open("ab")
@@ -129,7 +131,7 @@ def up(scorer_replicas: int, api_port: int) -> int:
     for proc in procs:
         ready = wait_ready(proc.port)
         where = f"http://127.0.0.1:{proc.port}" + (
-            "/docs" if proc.service == "exporter" else "/metrics"
+            f"/docs (/metrics on {proc.metrics_port})" if proc.service == "exporter" else "/metrics"
         )
         pid = stack.pid(proc.name) or "-"
         print(f"{proc.name:<14}{pid:>8}  {'yes' if ready else 'NO':<5}  {where}")

@@ -14,8 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, Response, StreamingResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from fastapi.responses import JSONResponse, StreamingResponse
 from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import OperationalError
 from starlette.background import BackgroundTask
@@ -299,10 +298,6 @@ def create_app(settings: ExporterSettings) -> FastAPI:
         except OperationalError:
             return JSONResponse({"status": "database unavailable"}, status_code=503)
         return JSONResponse({"status": "ready"})
-
-    @app.get("/metrics", include_in_schema=False)
-    def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app
 

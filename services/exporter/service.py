@@ -12,10 +12,12 @@ import threading
 from datetime import UTC, datetime
 
 import uvicorn
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError
 
 from services.common.config import RuntimeSettings
 from services.common.db.engine import DatabaseNotReady, make_engine, require_current_schema
+from services.common.http import serve_health
 from services.common.logs import configure_logging
 from services.exporter.api import configure_sessions, create_app
 from services.exporter.settings import ExporterSettings, load_settings
@@ -64,9 +66,19 @@ class PeriodicExport(threading.Thread):
         self.join(timeout=self.interval_s + 30)
 
 
+def database_answers(engine: Engine) -> bool:
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError:
+        return False
+    return True
+
+
 def main() -> None:
     settings = load_settings()
-    configure_logging("exporter", RuntimeSettings().log_level)
+    runtime = RuntimeSettings()
+    configure_logging("exporter", runtime.log_level)
     engine = make_engine(settings.database_url, pool_size=1)
     if engine.dialect.name == "postgresql":
         # The tier-file export's cursor reads every lead: no statement timeout, but a session
@@ -80,6 +92,11 @@ def main() -> None:
         require_current_schema(engine)
     except DatabaseNotReady as exc:
         raise SystemExit(f"exporter: refusing to start: {exc}") from None
+    if runtime.metrics_port:
+        # Like every service: Prometheus and the probes on LEADSTREAM_METRICS_PORT, for the
+        # operators' network; the buyer API port does not serve /metrics.
+        serve_health(runtime.metrics_port, lambda: True, lambda: database_answers(engine))
+        log.info("health and metrics served", extra={"port": runtime.metrics_port})
     periodic = None
     if settings.export_dir is not None and settings.export_interval_s > 0:
         periodic = PeriodicExport(engine, settings)

@@ -99,8 +99,12 @@ def test_ports_match_the_settings_and_the_probes(
     for name, deployment in _deployments(k8s).items():
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-        expected = api_port if name == "leadstream-exporter" else metrics_port
-        assert set(ports.values()) == {expected}, name
+        # Every service serves /metrics on the metrics port; the exporter its API beside it.
+        expected = {api_port, metrics_port} if name == "leadstream-exporter" else {metrics_port}
+        assert set(ports.values()) == expected, name
+        annotations = deployment["spec"]["template"]["metadata"].get("annotations", {})
+        if "prometheus.io/port" in annotations:
+            assert int(annotations["prometheus.io/port"]) == metrics_port, name
         assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
         assert "cpu" in container["resources"]["requests"]
