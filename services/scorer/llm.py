@@ -18,10 +18,14 @@ from typing import Any
 
 import httpx
 
+from services.scorer.answer import model_text
 from services.scorer.prompt import Messages
 from services.scorer.settings import ScorerSettings, Thinking
 
 _ERROR_BODY_LIMIT = 300
+# No model takes a prompt of 100 million tokens; a larger count is a broken or hostile server,
+# and summed over a pass it would overflow the store's integer column and the cost metric.
+_MAX_TOKENS_PER_CALL = 100_000_000
 # httpcore's pool does work per pooled connection (a poll() of every idle socket among it) on
 # each request start and finish (encode/httpx#3215), so one pool of hundreds of connections
 # spends more CPU on bookkeeping than on requests. Small pools side by side keep it flat.
@@ -154,7 +158,7 @@ def parse_completion(response: httpx.Response) -> Completion:
     try:
         body = response.json()
         message = body["choices"][0]["message"]
-    except (ValueError, KeyError, IndexError, TypeError) as exc:
+    except (ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
         snippet = response.text[:_ERROR_BODY_LIMIT].strip()
         raise TransientCallError("malformed", f"not a chat completion: {snippet!r}") from exc
     if not isinstance(message, dict):
@@ -165,8 +169,9 @@ def parse_completion(response: httpx.Response) -> Completion:
     usage = body.get("usage") if isinstance(body, dict) else None
     return Completion(
         content=_without_nul(content) if isinstance(content, str) else "",
+        # The chain of thought is kept as it is, so it must be storable: see model_text().
         reasoning=(
-            _without_nul(reasoning) if isinstance(reasoning, str) and reasoning.strip() else None
+            model_text(reasoning) if isinstance(reasoning, str) and reasoning.strip() else None
         ),
         usage=parse_usage(usage if isinstance(usage, dict) else {}),
     )
@@ -194,9 +199,11 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if not value:
         return None
     try:
-        return max(0.0, float(value))
+        seconds = float(value)
     except ValueError:
         pass
+    else:
+        return max(0.0, seconds) if math.isfinite(seconds) else None
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -207,4 +214,6 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
 
 
 def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value if 0 <= value <= _MAX_TOKENS_PER_CALL else None
+    return None

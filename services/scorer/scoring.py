@@ -29,6 +29,9 @@ from services.scorer.verdict import ScoringFailure, ScoringResult, Verdict
 
 log = logging.getLogger(__name__)
 
+# The store keeps token counts in a PostgreSQL integer.
+_TOKENS_LIMIT = 2**31 - 1
+
 
 class Scorer(Protocol):
     async def score(self, lead: EnrichedPermit) -> ScoringResult: ...
@@ -187,6 +190,12 @@ class LLMScorer:
                 assessment = parse_answer(completion.content)
             except InvalidAnswer as exc:
                 raise UnusableAnswer(completion.content, str(exc)) from exc
+            except Exception as exc:
+                # A parser bug, but still about this answer: it must end as an invalid answer,
+                # never escape to the runtime, which would retry the message (and pay) forever.
+                log.exception("unexpected error reading the model's answer")
+                problem = f"an answer we could not read ({type(exc).__name__})"
+                raise UnusableAnswer(completion.content, problem) from exc
         except CallFailed as exc:
             _observe_call(exc.kind, started)
             raise
@@ -216,4 +225,4 @@ def _observe_call(outcome: str, started: float) -> None:
 def _plus(total: int | None, more: int | None) -> int | None:
     if more is None:
         return total
-    return (total or 0) + more
+    return min((total or 0) + more, _TOKENS_LIMIT)

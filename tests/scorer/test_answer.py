@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -74,3 +75,72 @@ def test_a_missing_field_is_rejected() -> None:
     incomplete = {k: v for k, v in VALID.items() if k != "reasoning"}
     with pytest.raises(InvalidAnswer, match="reasoning"):
         parse_answer(json.dumps(incomplete))
+
+
+_NUMBER_5000 = "9" * 5000
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        # past Python's int-digit limit (4,300): json.loads raises a plain ValueError
+        f'{{"score": {_NUMBER_5000}, "reasoning": "r", "contact_priority": "call"}}',
+        f'{{"score": -{_NUMBER_5000}, "reasoning": "r", "contact_priority": "call"}}',
+        f'{{"score": 82, "reasoning": "r", "contact_priority": "call", "x": {_NUMBER_5000}}}',
+        # a 40-digit score: under the interpreter's limit, still no score
+        '{"score": ' + "1" * 40 + ', "reasoning": "r", "contact_priority": "call"}',
+        f'{{"score": "{_NUMBER_5000}", "reasoning": "r", "contact_priority": "call"}}',
+        '{"score": 1e999, "reasoning": "r", "contact_priority": "call"}',
+        '{"score": -1e999, "reasoning": "r", "contact_priority": "call"}',
+        '{"score": 82, "reasoning": "r", "contact_priority": "call", "x": 1e400}',
+        '{"score": NaN, "reasoning": "r", "contact_priority": "call"}',
+        '{"score": Infinity, "reasoning": "r", "contact_priority": "call"}',
+        '{"score": 82, "reasoning": "r", "contact_priority": "call", "x": -Infinity}',
+        "[" * 100_000 + "]" * 100_000,
+        '{"score": 82, "reasoning": "r", "contact_priority": "call", "x": '
+        + "[" * 100_000
+        + "]" * 100_000
+        + "}",
+        '{"a": ' * 50_000 + "1" + "}" * 50_000,
+        f"```json\n{_NUMBER_5000}\n```",
+        "true",
+        "82",
+        "1e999",
+        " " * 1_000_000,
+        json.dumps({**VALID, "reasoning": "x" * 1_000_000}),
+        json.dumps({**VALID, "flags": [["x"]]}),
+        json.dumps({**VALID, "contact_priority": {"call": True}}),
+    ],
+    ids=lambda content: f"{content[:40]}…({len(content)})",
+)
+def test_any_hostile_answer_is_an_invalid_answer_and_never_another_error(content: str) -> None:
+    with pytest.raises(InvalidAnswer):
+        parse_answer(content)
+
+
+def test_the_invalid_answer_says_what_was_wrong_with_a_huge_number() -> None:
+    content = f'{{"score": {_NUMBER_5000}, "reasoning": "r", "contact_priority": "call"}}'
+    with pytest.raises(InvalidAnswer, match="5,000 digits"):
+        parse_answer(content)
+
+
+def test_a_fence_with_nothing_after_thousands_of_spaces_is_rejected_at_once() -> None:
+    """The old fence regular expression backtracked over this for 16 s (5 minutes for 8,000
+    spaces), on the event loop."""
+    started = time.perf_counter()
+    with pytest.raises(InvalidAnswer):
+        parse_answer("```" + " " * 3_000 + "x")
+    assert time.perf_counter() - started < 0.5
+
+
+def test_text_that_could_not_be_stored_or_published_is_cleaned() -> None:
+    """A json escape can put NUL (PostgreSQL refuses it) or a lone surrogate (UTF-8 cannot
+    encode it) into the model's words; the answer keeps words that can go anywhere."""
+    dirty = "Roof\u0000 job \ud800 done"
+    answer = parse_answer(
+        json.dumps({**VALID, "reasoning": dirty, "flags": [dirty], "ideal_contractor": dirty})
+    )
+    for text in (answer.reasoning, answer.flags[0], answer.ideal_contractor):
+        assert text == "Roof job \ufffd done"
+        assert text.encode("utf-8")
+    assert answer.model_dump_json()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from schemas import (
     ContactPriority,
@@ -18,10 +19,12 @@ from schemas import (
 from services.common.runtime import Outputs
 from services.scorer.answer import Assessment
 from services.scorer.handlers import ScoringHandlers
-from services.scorer.leads import GAVE_UP_FLAG
+from services.scorer.leads import GAVE_UP_FLAG, RETRY_ERROR_FLAG
 from services.scorer.retry_policy import RescorePolicy
+from services.scorer.service import build_scorer
 from services.scorer.verdict import ScoringFailure, ScoringResult, Verdict
-from tests.scorer.factories import enriched_lead
+from tests.scorer.factories import enriched_lead, llm_settings
+from tests.support.fake_llm import FakeLLM
 
 POLICY = RescorePolicy(first_delay_s=0.2, backoff=2, max_delay_s=1, max_attempts=3)
 FAILURE = ScoringFailure(error="server_error: HTTP 503", model="m", prompt_version="p")
@@ -85,3 +88,37 @@ def test_a_request_due_much_later_goes_back_to_the_queue_unscored() -> None:
     assert 0.2 <= time.monotonic() - started < 1  # held briefly so re-queueing cannot spin
     assert (requeued.topic, requeued.value) == (Topic.RETRY.value, request)
     assert scorer.scored == []
+
+
+def test_an_answer_with_a_5000_digit_number_ends_as_a_retry_lead_after_bounded_calls(
+    fake_llm: FakeLLM,
+) -> None:
+    """Python's int-digit limit raises a plain ValueError; it used to escape the handler, and
+    the runtime retried the message, and paid for another call, for ever."""
+    fake_llm.configure(huge_number=1.0)
+    settings = llm_settings(fake_llm.url, llm_max_attempts=2, rescore_max_attempts=2)
+    handlers = ScoringHandlers(
+        build_scorer(settings, None, "test"),
+        RescorePolicy.from_settings(settings),
+        max_wait_s=settings.rescore_max_wait_s,
+    )
+
+    async def run() -> tuple[Outputs, dict[str, Any], Outputs]:
+        first = await asyncio.wait_for(handlers.score_new(enriched_lead(1)), 30)
+        stats = await asyncio.to_thread(fake_llm.stats)
+        request = first[1].value
+        assert isinstance(request, RetryRequest)
+        due = request.model_copy(update={"due_at": datetime.now(UTC)})
+        return first, stats, await asyncio.wait_for(handlers.rescore(due), 30)
+
+    (retry_lead, request), stats, [final] = asyncio.run(run())
+    assert isinstance(retry_lead.value, ScoredLead) and retry_lead.value.score.tier is Tier.RETRY
+    assert retry_lead.value.score.flags[0].startswith(RETRY_ERROR_FLAG + "invalid")
+    assert request.topic == Topic.RETRY.value
+    # two attempts, each a call and its one repair turn; then it stops
+    assert (stats["calls"], stats["repairs"]) == (4, 2)
+    assert stats["outcomes"] == {"huge_number": 4}
+    # the re-score pass ends the same way, and it was the last one
+    assert isinstance(final.value, ScoredLead) and final.value.score.tier is Tier.RETRY
+    assert GAVE_UP_FLAG.format(attempts=2) in final.value.score.flags
+    assert fake_llm.stats()["calls"] == 8

@@ -15,6 +15,7 @@ from services.scorer.llm import (
     Completion,
     SystemicCallError,
     TransientCallError,
+    Usage,
     parse_completion,
     parse_retry_after,
 )
@@ -132,3 +133,43 @@ def test_retry_after_is_read_as_seconds_or_as_an_http_date() -> None:
     assert parse_retry_after("Mon, 04 May 2026 12:00:30 GMT", now) == 30.0
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"choices": [{"message": {"content": "{}"}}], "usage": {"prompt_tokens": '
+        + b"9" * 5000
+        + b"}}",
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"choices": ' + b'{"a": ' * 50_000 + b"1" + b"}" * 50_000 + b"}",
+    ],
+    ids=["5000-digit token count", "nested arrays", "nested objects"],
+)
+def test_a_hostile_response_body_is_a_malformed_completion_and_never_another_error(
+    body: bytes,
+) -> None:
+    with pytest.raises(TransientCallError) as failure:
+        parse_completion(httpx.Response(200, content=body))
+    assert failure.value.kind == "malformed"
+
+
+@pytest.mark.parametrize("count", [10**40, 2**31, -1, 1e308, True, "1000"])
+def test_an_implausible_token_count_is_not_counted(count: Any) -> None:
+    """A count past the store's integer column (or the cost metric's float) is no count."""
+    message = {"content": "{}"}
+    usage = {"prompt_tokens": count, "completion_tokens": count, "prompt_cache_hit_tokens": count}
+    body = {"choices": [{"message": message}], "usage": usage}
+    completion = parse_completion(httpx.Response(200, json=body))
+    assert completion.usage == Usage()
+
+
+def test_a_lone_surrogate_in_the_thinking_becomes_a_replacement_character() -> None:
+    body = b'{"choices": [{"message": {"content": "{}", "reasoning_content": "a\\ud800b"}}]}'
+    completion = parse_completion(httpx.Response(200, content=body))
+    assert completion.reasoning == "a\ufffdb"
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf", "1e999"])
+def test_a_retry_after_that_is_not_a_finite_number_is_ignored(value: str) -> None:
+    assert parse_retry_after(value) is None

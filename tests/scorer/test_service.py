@@ -159,3 +159,25 @@ def test_the_rules_backend_labels_every_lead_and_calls_no_llm(
 
 def _gauge(name: str) -> float | None:
     return REGISTRY.get_sample_value(name, {"stage": "scorer"})
+
+
+def test_answers_with_a_5000_digit_number_end_as_retry_leads_and_the_partition_moves_on(
+    fake_llm: FakeLLM, kafka_settings: KafkaSettings
+) -> None:
+    """Each such answer used to escape the handler: the runtime retried the message for ever,
+    every retry another paid call, and nothing after it was committed."""
+    fake_llm.configure(huge_number=1.0)
+    # A model that answers nothing else would open the circuit (its own test): not this one's.
+    settings = llm_settings(fake_llm.url, llm_max_attempts=2, circuit_window=1000)
+    leads = [enriched_lead(i) for i in range(10)]
+    publish_leads(kafka_settings, leads)
+    with (
+        running_stage(build_stage(settings), kafka_settings, _runtime()),
+        LeadFeed(kafka_settings) as feed,
+    ):
+        feed.wait_for(_all_present(len(leads)), "every lead published as RETRY", timeout_s=60)
+        feed.read(timeout_s=1)
+    assert all(lead.score.tier is Tier.RETRY for lead in feed.every)
+    for lead in feed.every:
+        _assert_honest(lead)
+    assert fake_llm.stats()["calls"] == len(leads) * 2 * 2  # attempts × (call + repair), once

@@ -32,13 +32,18 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-FAULTS = ("rate_limited", "server_error", "hang", "malformed", "empty")
+# New faults go at the end: with their rate at 0, seeded runs draw exactly as before.
+FAULTS = ("rate_limited", "server_error", "hang", "malformed", "empty", "huge_number")
 _INJECTED_SCORE = re.compile(r"score\D{0,20}?(-?\d+)", re.IGNORECASE)
 _MALFORMED = (
     '{"score": 71, "reasoning": "cut off mid-answ',
     "Sure! Here is my assessment: the lead looks strong, I would give it 80.",
     '{"score": "eighty", "reasoning": "x", "contact_priority": "call"}',
     '{"score": 140, "reasoning": "very good", "contact_priority": "urgent"}',
+)
+# Well-formed json that json.loads cannot turn into an int (ValueError, not JSONDecodeError).
+HUGE_NUMBER_ANSWER = (
+    '{"score": ' + "9" * 5000 + ', "reasoning": "A very good lead.", "contact_priority": "call"}'
 )
 
 
@@ -57,6 +62,13 @@ class FakeLLMConfig(BaseModel):
     )
     malformed: float = Field(default=0.0, ge=0, le=1, description="content that is not the json")
     empty: float = Field(default=0.0, ge=0, le=1, description="blank content")
+    huge_number: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="an answer object whose score is a 5,000-digit number "
+        "(past Python's default int-digit limit of 4,300)",
+    )
     status: int | None = Field(default=None, description="answer everything with this status")
     reasoning_field: Literal["reasoning_content", "reasoning", "none"] = "reasoning_content"
     usage_style: Literal["deepseek", "openai"] = "deepseek"
@@ -154,6 +166,8 @@ class _State:
                 content = self.rng.choice(_MALFORMED)
             elif fault == "empty":
                 content = ""
+            elif fault == "huge_number":
+                content = HUGE_NUMBER_ANSWER
             else:
                 content = json.dumps(_assessment(_lead_data(messages)))
             return JSONResponse(_completion(body, content, config))
