@@ -53,8 +53,12 @@ def verdict_score(verdict: Verdict, *, attempts: int, scored_at: datetime) -> Le
 def retry_score(
     failure: ScoringFailure, *, attempts: int, final: bool, scored_at: datetime
 ) -> LeadScore:
-    """The visible placeholder of a lead without a score: never a guessed number."""
-    flags = [(RETRY_ERROR_FLAG + failure.error)[:_FLAG_LIMIT]]
+    """The visible placeholder of a lead without a score: never a guessed number.
+
+    Buyers see the lead, so its flag says what failed in our own words only; the provider's
+    error text (which can name keys, accounts and internals) stays in the operators' logs.
+    """
+    flags = [(RETRY_ERROR_FLAG + failure.public_reason())[:_FLAG_LIMIT]]
     if final:
         flags.append(GAVE_UP_FLAG.format(attempts=attempts))
     return LeadScore(
@@ -93,7 +97,7 @@ def outputs_for(
     if isinstance(result, Verdict):
         score = verdict_score(result, attempts=attempt, scored_at=now)
         return [Output(Topic.SCORED.value, lead.key, scored_lead(lead, score))]
-    request = policy.next_request(lead, attempt, result.error, now, rng)
+    request = policy.next_request(lead, attempt, result.public_reason(), now, rng)
     score = retry_score(result, attempts=attempt, final=request is None, scored_at=now)
     outputs = [Output(Topic.SCORED.value, lead.key, scored_lead(lead, score))]
     if request is not None:

@@ -111,7 +111,7 @@ class LLMScorer:
             try:
                 assessment, reasoning = await self._attempt(messages, ledger)
             except LeadRejected as exc:
-                return self._failure(str(exc))
+                return self._failure(str(exc), kind="rejected", attempts=attempt)
             except TransientCallError as exc:
                 error: CallFailed = exc
             else:
@@ -136,11 +136,16 @@ class LLMScorer:
                 break
             backoff_spent += delay
             await asyncio.sleep(delay)
-        return self._failure(f"{error} (after {attempt} attempts)")
+        return self._failure(f"{error} (after {attempt} attempts)", error.kind, attempt)
 
-    def _failure(self, error: str) -> ScoringFailure:
-        model = self._settings.llm_model
-        return ScoringFailure(error=error, model=model, prompt_version=PROMPT_VERSION)
+    def _failure(self, error: str, kind: str, attempts: int) -> ScoringFailure:
+        return ScoringFailure(
+            error=error,
+            model=self._settings.llm_model,
+            prompt_version=PROMPT_VERSION,
+            kind=kind,
+            attempts=attempts,
+        )
 
     async def _attempt(self, messages: Messages, ledger: _Ledger) -> tuple[Assessment, str | None]:
         """One attempt: a call, and one repair call if the answer was unusable."""

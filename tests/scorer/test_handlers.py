@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import httpx
+import pytest
 
 from schemas import (
     ContactPriority,
@@ -18,9 +22,12 @@ from schemas import (
 )
 from services.common.runtime import Outputs
 from services.scorer.answer import Assessment
+from services.scorer.circuit import CircuitBreaker
 from services.scorer.handlers import ScoringHandlers
 from services.scorer.leads import GAVE_UP_FLAG, RETRY_ERROR_FLAG
+from services.scorer.llm import ChatClient
 from services.scorer.retry_policy import RescorePolicy
+from services.scorer.scoring import LLMScorer
 from services.scorer.service import build_scorer
 from services.scorer.verdict import ScoringFailure, ScoringResult, Verdict
 from tests.scorer.factories import enriched_lead, llm_settings
@@ -122,3 +129,24 @@ def test_an_answer_with_a_5000_digit_number_ends_as_a_retry_lead_after_bounded_c
     assert isinstance(final.value, ScoredLead) and final.value.score.tier is Tier.RETRY
     assert GAVE_UP_FLAG.format(attempts=2) in final.value.score.flags
     assert fake_llm.stats()["calls"] == 8
+
+
+def test_the_providers_error_body_reaches_the_operators_log_and_never_the_lead(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    body = {"error": {"message": "internal: api key sk-live-9f8e7d quota for org-xyz exceeded"}}
+    transport = httpx.MockTransport(lambda _: httpx.Response(500, json=body))
+    settings = llm_settings("http://llm.invalid/v1", llm_max_attempts=2, circuit_window=100)
+    breaker = CircuitBreaker("test", window=100, failure_ratio=1.0, probe_interval_s=1)
+    scorer = LLMScorer(settings, ChatClient(settings, transport=transport), breaker, cache=None)
+    handlers = ScoringHandlers(scorer, POLICY, max_wait_s=1)
+    with caplog.at_level(logging.WARNING, logger="services.scorer"):
+        retry_lead, request = _run(handlers, enriched_lead(1))
+    assert isinstance(retry_lead.value, ScoredLead) and retry_lead.value.score.tier is Tier.RETRY
+    assert retry_lead.value.score.flags == [RETRY_ERROR_FLAG + "server_error (after 2 attempts)"]
+    for output in (retry_lead, request):
+        published = output.value.model_dump_json()
+        assert "sk-live" not in published and "org-xyz" not in published
+        assert "internal" not in published and "HTTP 500" not in published
+    logged = [getattr(r, "error", "") for r in caplog.records]
+    assert any("HTTP 500" in e and "org-xyz" in e for e in logged), "operators lose the cause"

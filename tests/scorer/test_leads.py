@@ -18,7 +18,13 @@ from tests.scorer.factories import enriched_lead
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 POLICY = RescorePolicy(first_delay_s=60, backoff=4, max_delay_s=3600, max_attempts=3)
-FAILURE = ScoringFailure(error="timeout: no answer within 60 s", model="m", prompt_version="p")
+FAILURE = ScoringFailure(
+    error="timeout: no answer within 60 s (after 3 attempts)",
+    model="m",
+    prompt_version="p",
+    kind="timeout",
+    attempts=3,
+)
 
 
 def _verdict(score: int) -> Verdict:
@@ -57,9 +63,9 @@ def test_a_failure_publishes_a_visible_retry_lead_and_a_request_to_rescore_it() 
     assert (lead.score.score, lead.score.tier) == (-1, Tier.RETRY)
     assert lead.score.contact_priority is ContactPriority.SKIP
     assert lead.score.scoring_method is ScoringMethod.PENDING_RETRY
-    assert lead.score.flags == [RETRY_ERROR_FLAG + FAILURE.error]
+    assert lead.score.flags == [RETRY_ERROR_FLAG + "timeout (after 3 attempts)"]
     assert retry_topic == Topic.RETRY.value and isinstance(request, RetryRequest)
-    assert request.attempt == 1 and request.last_error == FAILURE.error
+    assert request.attempt == 1 and request.last_error == "timeout (after 3 attempts)"
     assert NOW + timedelta(seconds=30) <= request.due_at <= NOW + timedelta(seconds=60)
     assert request.lead == enriched_lead(1)
 
@@ -69,3 +75,32 @@ def test_after_the_last_attempt_the_lead_stays_retry_with_a_final_flag() -> None
     assert topic == Topic.SCORED.value and isinstance(lead, ScoredLead)
     assert lead.score.tier is Tier.RETRY and lead.score.attempts == POLICY.max_attempts
     assert GAVE_UP_FLAG.format(attempts=POLICY.max_attempts) in lead.score.flags
+
+
+@pytest.mark.parametrize(
+    ("kind", "attempts", "reason"),
+    [
+        ("server_error", 2, "server_error (after 2 attempts)"),
+        ("invalid", 4, "invalid (after 4 attempts)"),
+        ("rejected", None, "rejected"),
+        ("HTTP 500: internal: sk-live-1234", 1, "scoring_unavailable (after 1 attempts)"),
+    ],
+)
+def test_a_retry_lead_says_what_failed_in_our_words_never_the_providers(
+    kind: str, attempts: int | None, reason: str
+) -> None:
+    secret = "internal: api key sk-live-1234 over quota for org-xyz"
+    failure = ScoringFailure(
+        error=f"server_error: HTTP 500: {secret}",
+        model="m",
+        prompt_version="p",
+        kind=kind,
+        attempts=attempts,
+    )
+    [(_, lead), (_, request)] = _publish(failure)
+    assert isinstance(lead, ScoredLead) and isinstance(request, RetryRequest)
+    assert lead.score.flags == [RETRY_ERROR_FLAG + reason]
+    assert request.last_error == reason
+    for published in (lead, request):
+        text = published.model_dump_json()
+        assert "sk-live" not in text and "org-xyz" not in text and "HTTP 500" not in text
