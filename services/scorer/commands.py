@@ -26,7 +26,7 @@ from schemas import (
 )
 from schemas.leads import tier_for
 from services.scorer.answer import InvalidAnswer, parse_answer
-from services.scorer.llm import CallFailed, ChatClient, Completion
+from services.scorer.llm import CallFailed, ChatClient, Completion, endpoint_url, redact_url
 from services.scorer.prompt import build_messages
 from services.scorer.settings import ScorerBackend, ScorerSettings
 
@@ -84,7 +84,8 @@ def _check(args: argparse.Namespace) -> int:
         print("backend: rules (LEADSTREAM_SCORER_BACKEND=rules): no LLM to check")
         return 0
     print(
-        f"endpoint: {settings.llm_base_url}/chat/completions  model: {settings.llm_model}  "
+        f"endpoint: {redact_url(str(endpoint_url(settings.llm_base_url)))}  "
+        f"model: {settings.llm_model}  "
         f"thinking: {settings.llm_thinking.value}  json mode: {settings.llm_json_mode}"
     )
     started = time.monotonic()

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import math
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +36,14 @@ POOL_SIZE = 10
 _TRANSIENT_CLIENT_STATUSES = {408, 409, 425, 429}
 # Other 4xx (a wrong URL or model name: 404) are "misconfigured".
 _SYSTEMIC_KINDS = {400: "rejected", 422: "rejected", 401: "auth", 403: "auth", 402: "balance"}
+# scheme://[userinfo@]host/path[?query][#fragment] in free text; the userinfo group runs to the
+# last "@" so that a password with a "/" in it is still hidden (over-hiding is the safe side).
+_URL_IN_TEXT = re.compile(
+    r"\b([a-z][a-z0-9+.-]*://)([^\s?#'\"<>]*@)?([^\s?#'\"<>]*)(\?[^\s#'\"<>]*)?(#[^\s'\"<>]*)?",
+    re.IGNORECASE,
+)
+# Shorter values are not worth hiding, and replacing them would mangle ordinary words.
+_MIN_SECRET_CHARS = 8
 
 
 class CallFailed(Exception):
@@ -73,6 +83,20 @@ class Completion:
     usage: Usage
 
 
+class _RedactURLs(logging.Filter):
+    """httpx logs every request with its full URL (at INFO, shown when DEBUG is on)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                redact(str(arg)) if isinstance(arg, httpx.URL) else arg for arg in record.args
+            )
+        return True
+
+
+_HTTPX_LOG_FILTER = _RedactURLs()
+
+
 class ChatClient:
     """Pooled HTTP clients; at most ``llm_max_in_flight`` requests are open at once."""
 
@@ -80,15 +104,22 @@ class ChatClient:
         self, settings: ScorerSettings, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
         self._settings = settings
+        httpx_log = logging.getLogger("httpx")
+        if _HTTPX_LOG_FILTER not in httpx_log.filters:
+            httpx_log.addFilter(_HTTPX_LOG_FILTER)
+        self._endpoint = endpoint_url(settings.llm_base_url)
+        # What a failure's text must never quote, even where no URL is recognisable in it.
+        self._secrets = url_secrets(self._endpoint)
         headers = {"Accept": "application/json"}
         if settings.llm_api_key is not None:
-            headers["Authorization"] = f"Bearer {settings.llm_api_key.get_secret_value()}"
+            key = settings.llm_api_key.get_secret_value()
+            headers["Authorization"] = f"Bearer {key}"
+            self._secrets = (key, *self._secrets)
         pools = math.ceil(settings.llm_max_in_flight / POOL_SIZE)
         size = math.ceil(settings.llm_max_in_flight / pools)
         tls = httpx.create_ssl_context()  # loading the CA bundle once, not once per pool
         self._pools = [
             httpx.AsyncClient(
-                base_url=settings.llm_base_url,
                 headers=headers,
                 verify=tls,
                 timeout=httpx.Timeout(
@@ -107,6 +138,9 @@ class ChatClient:
     async def complete(self, messages: Messages) -> Completion:
         body = request_body(self._settings, messages)
         deadline = self._settings.llm_deadline_s
+        # httpx's exceptions hold the request, whose URL may carry credentials: the failure
+        # is raised after the except block, so none is attached to it, and its text redacted.
+        failure: CallFailed | None = None
         async with self._slots:
             pool = self._busy.index(min(self._busy))
             self._busy[pool] += 1
@@ -114,19 +148,65 @@ class ChatClient:
                 # A read timeout alone never fires while a server trickles keep-alive blank
                 # lines into a queued request; this deadline covers the whole exchange.
                 async with asyncio.timeout(deadline):
-                    response = await self._pools[pool].post("/chat/completions", json=body)
-            except (TimeoutError, httpx.TimeoutException) as exc:
-                raise TransientCallError("timeout", f"no answer within {deadline:g} s") from exc
-            except httpx.TransportError as exc:
-                raise TransientCallError("connection", f"{type(exc).__name__}: {exc}") from exc
+                    response = await self._pools[pool].post(self._endpoint, json=body)
+            except (TimeoutError, httpx.TimeoutException):
+                failure = TransientCallError("timeout", f"no answer within {deadline:g} s")
+            except httpx.DecodingError as exc:  # a body its Content-Encoding does not decode
+                failure = TransientCallError("malformed", self._describe(exc))
+            except httpx.RequestError as exc:  # connection, protocol, proxy, redirects
+                failure = TransientCallError("connection", self._describe(exc))
             finally:
                 self._busy[pool] -= 1
-        raise_for_status(response)
-        return parse_completion(response)
+        if failure is not None:
+            raise failure
+        raise_for_status(response, self._secrets)
+        return parse_completion(response, self._secrets)
+
+    def _describe(self, exc: Exception) -> str:
+        return redact(f"{type(exc).__name__}: {exc}", self._secrets)
 
     async def aclose(self) -> None:
         for client in self._pools:
             await client.aclose()
+
+
+def endpoint_url(base_url: str) -> httpx.URL:
+    """``base_url`` + ``/chat/completions``, with a query string (``?api-version=…``) kept
+    after the path, where httpx's ``base_url`` joining would have put the path inside it."""
+    base = httpx.URL(base_url)
+    return base.copy_with(path=base.path.rstrip("/") + "/chat/completions")
+
+
+def url_secrets(url: httpx.URL) -> tuple[str, ...]:
+    """The parts of ``url`` that may be credentials: the password, the query and its values."""
+    query = url.query.decode("ascii", "replace")
+    parts = [url.password or "", query, *url.params.values()]
+    return tuple(part for part in parts if part)
+
+
+def redact_url(url: str) -> str:
+    """A URL fit for logs and messages: userinfo, query string and fragment hidden."""
+    return redact(url)
+
+
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    """``text`` with the userinfo, query string and fragment of every URL in it hidden, and
+    every one of ``secrets`` (the API key) replaced: what a server says back can quote both."""
+    for secret in secrets:
+        if len(secret) >= _MIN_SECRET_CHARS:
+            text = text.replace(secret, "***")
+    return _URL_IN_TEXT.sub(_redacted_url, text)
+
+
+def _redacted_url(match: re.Match[str]) -> str:
+    scheme, userinfo, rest, query, fragment = match.groups()
+    return (
+        scheme
+        + ("***@" if userinfo else "")
+        + rest
+        + ("?***" if query else "")
+        + ("#***" if fragment else "")
+    )
 
 
 def request_body(settings: ScorerSettings, messages: Messages) -> dict[str, Any]:
@@ -141,11 +221,12 @@ def request_body(settings: ScorerSettings, messages: Messages) -> dict[str, Any]
     return body
 
 
-def raise_for_status(response: httpx.Response) -> None:
+def raise_for_status(response: httpx.Response, secrets: tuple[str, ...] = ()) -> None:
+    """Nothing for a 2xx; otherwise the failure, its detail quoting the body (redacted)."""
     status = response.status_code
     if 200 <= status < 300:
         return
-    detail = f"HTTP {status}: {response.text[:_ERROR_BODY_LIMIT].strip()}"
+    detail = redact(f"HTTP {status}: {response.text[:_ERROR_BODY_LIMIT].strip()}", secrets)
     if status == 429:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         raise TransientCallError("rate_limited", detail, retry_after_s=retry_after)
@@ -154,12 +235,12 @@ def raise_for_status(response: httpx.Response) -> None:
     raise SystemicCallError(_SYSTEMIC_KINDS.get(status, "misconfigured"), detail)
 
 
-def parse_completion(response: httpx.Response) -> Completion:
+def parse_completion(response: httpx.Response, secrets: tuple[str, ...] = ()) -> Completion:
     try:
         body = response.json()
         message = body["choices"][0]["message"]
     except (ValueError, KeyError, IndexError, TypeError, RecursionError) as exc:
-        snippet = response.text[:_ERROR_BODY_LIMIT].strip()
+        snippet = redact(response.text[:_ERROR_BODY_LIMIT].strip(), secrets)
         raise TransientCallError("malformed", f"not a chat completion: {snippet!r}") from exc
     if not isinstance(message, dict):
         raise TransientCallError("malformed", "choices[0].message is not an object")

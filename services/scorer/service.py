@@ -22,7 +22,7 @@ from services.common.service import run_stage
 from services.scorer.cache import ScoringCache
 from services.scorer.circuit import CircuitBreaker
 from services.scorer.handlers import ScoringHandlers
-from services.scorer.llm import ChatClient
+from services.scorer.llm import ChatClient, redact_url
 from services.scorer.retry_policy import RescorePolicy
 from services.scorer.scoring import LLMScorer, RulesScorer, Scorer
 from services.scorer.settings import ScorerBackend, ScorerSettings
@@ -78,19 +78,23 @@ def _handlers(settings: ScorerSettings, cache: ScoringCache | None, name: str) -
     )
 
 
-def main() -> None:
-    settings = ScorerSettings()
-    runtime_settings = RuntimeSettings()
-    configure_logging(STAGE, runtime_settings.log_level)
+def log_start(settings: ScorerSettings) -> None:
     log.info(
         "scorer starting",
         extra={
             "backend": settings.scorer_backend.value,
             "model": settings.llm_model,
-            "base_url": settings.llm_base_url,
+            "base_url": redact_url(settings.llm_base_url),  # it may carry credentials
             "thinking": settings.llm_thinking.value,
         },
     )
+
+
+def main() -> None:
+    settings = ScorerSettings()
+    runtime_settings = RuntimeSettings()
+    configure_logging(STAGE, runtime_settings.log_level)
+    log_start(settings)
     cache = None
     if settings.scorer_backend is ScorerBackend.LLM:
         try:
