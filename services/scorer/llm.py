@@ -249,18 +249,15 @@ def parse_completion(response: httpx.Response, secrets: tuple[str, ...] = ()) ->
     reasoning = message.get("reasoning_content") or message.get("reasoning")
     usage = body.get("usage") if isinstance(body, dict) else None
     return Completion(
-        content=_without_nul(content) if isinstance(content, str) else "",
-        # The chain of thought is kept as it is, so it must be storable: see model_text().
+        # The content is echoed back in a repair turn: a lone surrogate (decoded from a json
+        # escape) would make encoding that request fail, so model_text() cleans it too.
+        content=model_text(content) if isinstance(content, str) else "",
+        # The chain of thought is kept as it is, so it must be storable.
         reasoning=(
             model_text(reasoning) if isinstance(reasoning, str) and reasoning.strip() else None
         ),
         usage=parse_usage(usage if isinstance(usage, dict) else {}),
     )
-
-
-def _without_nul(text: str) -> str:
-    # A NUL in a model's words means nothing, yet PostgreSQL would refuse the whole lead.
-    return text.replace("\x00", "")
 
 
 def parse_usage(usage: dict[str, Any]) -> Usage:

@@ -188,3 +188,16 @@ def test_a_lead_the_server_keeps_rejecting_fails_alone_and_the_others_score(
     poisoned, others = asyncio.run(run())
     assert all(isinstance(r, Verdict) for r in others)
     assert isinstance(poisoned, ScoringFailure) and "HTTP 400" in poisoned.error
+
+
+def test_an_invalid_answer_with_a_lone_surrogate_is_repaired_not_an_error(
+    fake_llm: FakeLLM,
+) -> None:
+    """A json escape in the completion decodes to a lone surrogate; echoing that content in
+    the repair turn made httpx fail to encode the request (UnicodeEncodeError), which escaped
+    to the runtime and its endless retries."""
+    bad = b'{"choices": [{"message": {"content": "I would say \\ud800 eighty"}}]}'
+    transport, bodies = _scripted(httpx.Response(200, content=bad), _answer(GOOD))
+    [verdict] = _score(llm_settings(fake_llm.url), enriched_lead(1), transport=transport)
+    assert isinstance(verdict, Verdict) and verdict.assessment.score == 77
+    assert bodies[1]["messages"][2]["content"] == "I would say \ufffd eighty"
