@@ -15,6 +15,8 @@ import pytest
 
 from schemas import EnrichedPermit, ScoredLead, Tier
 from schemas.leads import tier_for
+from services.scorer import scoring
+from services.scorer.answer import Assessment
 from services.scorer.circuit import CircuitBreaker
 from services.scorer.leads import outputs_for
 from services.scorer.llm import ChatClient
@@ -201,3 +203,20 @@ def test_an_invalid_answer_with_a_lone_surrogate_is_repaired_not_an_error(
     [verdict] = _score(llm_settings(fake_llm.url), enriched_lead(1), transport=transport)
     assert isinstance(verdict, Verdict) and verdict.assessment.score == 77
     assert bodies[1]["messages"][2]["content"] == "I would say \ufffd eighty"
+
+
+def test_an_unexpected_error_reading_an_answer_is_an_invalid_answer_not_an_escape(
+    fake_llm: FakeLLM, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever the parser does wrong, the lead ends within its budget; the runtime would
+    otherwise retry the message, and pay for the calls, for ever."""
+
+    def broken(content: str) -> Assessment:
+        raise RuntimeError("a parser bug")
+
+    monkeypatch.setattr(scoring, "parse_answer", broken)
+    settings = llm_settings(fake_llm.url, llm_max_attempts=2)
+    [failure] = _score(settings, enriched_lead(1))
+    assert isinstance(failure, ScoringFailure) and failure.kind == "invalid"
+    assert "RuntimeError" in failure.error
+    assert fake_llm.stats()["calls"] == 4  # two attempts, each with its repair turn
