@@ -140,13 +140,17 @@ def download_leads(context: Context, viewer: ViewerDep, filters: FiltersDep) -> 
         for row in rows_in_pages(context.engine, stmt, CSV_BATCH):
             yield csv_record(LeadCells._make(row), today)
 
-    return BoundedStreamingResponse(
-        csv_text(records(), CSV_BATCH),
-        deadline_s=context.settings.csv_download_deadline_s,
-        on_close=lambda: slots.release(key),
-        media_type=CSV_MEDIA_TYPE,
-        headers=_attachment("leads.csv"),
-    )
+    try:
+        return BoundedStreamingResponse(
+            csv_text(records(), CSV_BATCH),
+            deadline_s=context.settings.csv_download_deadline_s,
+            on_close=lambda: slots.release(key),
+            media_type=CSV_MEDIA_TYPE,
+            headers=_attachment("leads.csv"),
+        )
+    except BaseException:
+        slots.release(key)  # once built, the response gives the slot back however it ends
+        raise
 
 
 @router.get("/leads/{lead_id}", responses=ERRORS)
