@@ -3,12 +3,18 @@
 An offset is done when its handler has finished and the broker has acknowledged every output
 it caused. Only the contiguous prefix of done offsets of a partition is committable, so a
 later offset never commits past an earlier one that is still in flight.
+
+Each time a partition is (re)tracked after being dropped it gets a new *generation*. Work that
+was in flight when the partition was revoked or lost carries the old generation and can no
+longer touch the new owner's bookkeeping: a copy of offset 7 finishing late must not seal the
+re-fetched offset 7 that is still being handled.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from itertools import count
 
 TopicPartition = tuple[str, int]
 
@@ -21,6 +27,7 @@ class _Pending:
 
 @dataclass
 class _PartitionTrack:
+    generation: int
     pending: OrderedDict[int, _Pending] = field(default_factory=OrderedDict)
     committable: int | None = None  # next offset to consume, i.e. what Kafka commits
     committed: int | None = None
@@ -29,29 +36,42 @@ class _PartitionTrack:
 class OffsetTracker:
     def __init__(self) -> None:
         self._parts: dict[TopicPartition, _PartitionTrack] = {}
+        self._generations = count(1)
 
-    def add(self, tp: TopicPartition, offset: int) -> None:
-        self._parts.setdefault(tp, _PartitionTrack()).pending[offset] = _Pending()
+    def add(self, tp: TopicPartition, offset: int) -> int:
+        """Track a consumed offset; returns the partition's generation, which every later call
+        about this offset must pass back."""
+        track = self._parts.get(tp)
+        if track is None:
+            track = self._parts[tp] = _PartitionTrack(next(self._generations))
+        already_done = track.committable is not None and offset < track.committable
+        if not already_done and offset not in track.pending:
+            track.pending[offset] = _Pending()
+        return track.generation
 
-    def output_sent(self, tp: TopicPartition, offset: int) -> bool:
+    def output_sent(self, tp: TopicPartition, offset: int, generation: int) -> bool:
         """Count one produced output; False if the partition was revoked meanwhile."""
-        entry = self._entry(tp, offset)
+        entry = self._entry(tp, offset, generation)
         if entry is None:
             return False
         entry.outputs += 1
         return True
 
-    def output_acked(self, tp: TopicPartition, offset: int) -> None:
-        entry = self._entry(tp, offset)
+    def output_acked(self, tp: TopicPartition, offset: int, generation: int) -> None:
+        entry = self._entry(tp, offset, generation)
         if entry is not None:
             entry.outputs -= 1
             self._advance(tp)
 
-    def seal(self, tp: TopicPartition, offset: int) -> None:
-        entry = self._entry(tp, offset)
+    def seal(self, tp: TopicPartition, offset: int, generation: int) -> None:
+        entry = self._entry(tp, offset, generation)
         if entry is not None:
             entry.sealed = True
             self._advance(tp)
+
+    def is_pending(self, tp: TopicPartition, offset: int, generation: int) -> bool:
+        """Still ours and not yet done (an output waiting to be sent again needs this)."""
+        return self._entry(tp, offset, generation) is not None
 
     def drop(self, tps: list[TopicPartition]) -> None:
         """Forget revoked partitions: their unfinished offsets belong to the next owner."""
@@ -83,9 +103,11 @@ class OffsetTracker:
     def unfinished(self) -> int:
         return sum(len(t.pending) for t in self._parts.values())
 
-    def _entry(self, tp: TopicPartition, offset: int) -> _Pending | None:
+    def _entry(self, tp: TopicPartition, offset: int, generation: int) -> _Pending | None:
         track = self._parts.get(tp)
-        return None if track is None else track.pending.get(offset)
+        if track is None or track.generation != generation:
+            return None
+        return track.pending.get(offset)
 
     def _advance(self, tp: TopicPartition) -> None:
         track = self._parts[tp]
