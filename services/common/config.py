@@ -27,6 +27,12 @@ class KafkaSettings(BaseSettings):
     partitions: int = Field(default=12, ge=1, description="Partitions of each created topic.")
     replication_factor: int = Field(default=1, ge=1)
     group_prefix: str = Field(default="leadstream", description="Consumer group = prefix.stage")
+    delivery_timeout_ms: int = Field(
+        default=300_000,
+        ge=1_000,
+        description="How long the producer retries a record before reporting it failed; the "
+        "runtime then sends it again, and its input stays uncommitted until the broker takes it.",
+    )
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
@@ -39,6 +45,7 @@ class KafkaSettings(BaseSettings):
             "LEADSTREAM_PARTITIONS": str(self.partitions),
             "LEADSTREAM_REPLICATION_FACTOR": str(self.replication_factor),
             "LEADSTREAM_GROUP_PREFIX": self.group_prefix,
+            "LEADSTREAM_DELIVERY_TIMEOUT_MS": str(self.delivery_timeout_ms),
         }
 
 
@@ -68,6 +75,22 @@ class RuntimeSettings(BaseSettings):
     retry_backoff_max_s: float = Field(default=30.0, gt=0)
     metrics_port: int = Field(default=0, ge=0, description="0 = do not serve /metrics.")
     liveness_timeout_s: float = Field(
-        default=60.0, gt=0, description="/healthz fails when the loop has not turned for this long."
+        default=60.0,
+        gt=0,
+        description="/healthz fails when the loop has not turned for this long, or when the "
+        "handler has failed for this long without progress while the stage's dependencies "
+        "are up.",
+    )
+    poison_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="A message its handler fails on this many times in a row while the "
+        "stage's dependencies are up goes to the DLQ (with the error) instead of stalling.",
+    )
+    refused_record_grace_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="How long a DLQ record the broker refuses as too large is offered again "
+        "whole before its original bytes are cut in half at each further refusal.",
     )
     log_level: str = "INFO"

@@ -6,7 +6,13 @@ import logging
 from typing import Any
 
 from confluent_kafka import KafkaException, Producer
-from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
+from confluent_kafka.admin import (  # type: ignore[attr-defined]
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+)
 
 from schemas.topics import Topic
 from services.common.config import KafkaSettings
@@ -28,7 +34,7 @@ def producer_config(settings: KafkaSettings, client_id: str) -> dict[str, Any]:
         "compression.type": "lz4",
         "message.max.bytes": DLQ_MAX_MESSAGE_BYTES,
         # A broker outage should stall, not fail, deliveries; failures after this are re-sent.
-        "delivery.timeout.ms": 300_000,
+        "delivery.timeout.ms": settings.delivery_timeout_ms,
     }
 
 
@@ -88,6 +94,15 @@ def create_topics(
                 raise
             result[topic] = "exists"
     return result
+
+
+def set_topic_config(settings: KafkaSettings, topic: str, name: str, value: str) -> None:
+    """Change one setting of a (logical) topic, e.g. ``max.message.bytes``."""
+    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    entry = ConfigEntry(name, value, incremental_operation=AlterConfigOpType.SET)
+    resource = ConfigResource("topic", settings.topic(topic), incremental_configs=[entry])
+    for future in admin.incremental_alter_configs([resource]).values():
+        future.result(timeout=15)
 
 
 def wait_for_broker(bootstrap_servers: str, timeout_s: float = 30.0) -> None:

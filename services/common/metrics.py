@@ -14,6 +14,16 @@ DLQ = Counter("leadstream_dlq_total", "Messages sent to the DLQ", ["stage", "sou
 HANDLER_ERRORS = Counter(
     "leadstream_handler_errors_total", "Unexpected handler exceptions (retried)", ["stage"]
 )
+HANDLER_POISONED = Counter(
+    "leadstream_handler_poisoned_total",
+    "Messages sent to the DLQ because the handler kept failing on them with its dependencies up",
+    ["stage"],
+)
+DELIVERY_FAILURES = Counter(
+    "leadstream_delivery_failures_total",
+    "Outputs the broker did not acknowledge (sent again; their inputs stay uncommitted)",
+    ["stage", "topic"],
+)
 HANDLER_SECONDS = Histogram(
     "leadstream_handler_seconds",
     "Handler time per message (per batch for batch handlers)",

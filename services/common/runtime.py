@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from functools import cache, partial
 from typing import Any
 
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from pydantic import BaseModel, ValidationError
 
 from schemas.dlq import DeadLetter
@@ -76,6 +76,10 @@ class Stage:
     handle_async: AsyncHandler | None = None
     max_message_bytes: int = 1_048_576
     on_ready: Callable[[], bool] = field(default=lambda: True)
+    # Whether what the handler needs (a database, say) answers right now. A handler that keeps
+    # failing while this is True is failing on the message, not on an outage, and the message
+    # goes to the DLQ. None: unknown, so every failure may be an outage and is retried.
+    dependencies_up: Callable[[], bool] | None = None
 
     def __post_init__(self) -> None:
         handlers = [self.handle, self.handle_batch, self.handle_async]
@@ -90,8 +94,25 @@ class _Taken:
     msg: Message
     tp: tuple[str, int]
     offset: int
+    generation: int  # the tracker's generation of tp when this was taken
     topic: str  # logical name
     value: Any = None  # the decoded model, once decoded
+
+
+@dataclass
+class _Delivery:
+    """One output on its way to the broker, kept until acknowledged."""
+
+    output: Output
+    source: _Taken  # the input that caused it: uncommitted until this is acknowledged
+    attempts: int = 0
+    first_failed_at: float = 0.0
+    not_before: float = 0.0  # monotonic time of the next send, after a failure
+
+
+# The broker will never take a record this size on this topic as configured.
+_TOO_LARGE = {KafkaError.MSG_SIZE_TOO_LARGE}
+_RESEND_BACKOFF_MAX_S = 30.0
 
 
 class StreamRuntime:
@@ -112,8 +133,11 @@ class StreamRuntime:
         self._stopping = False
         self._paused = False
         self._saturated = False
-        self._backlog: deque[Message] = deque()
-        self._resend: list[tuple[Output, tuple[str, int], int]] = []
+        # Fetched but not yet taken, each with the assignment epoch of its partition then.
+        self._backlog: deque[tuple[Message, int]] = deque()
+        # Bumped at every assignment change of a partition: backlog from an older epoch is stale.
+        self._epochs: dict[tuple[str, int], int] = {}
+        self._resend: list[_Delivery] = []
         self._last_commit = time.monotonic()
         self.last_loop_at = time.monotonic()
         self.started = False
@@ -125,6 +149,7 @@ class StreamRuntime:
         self._handler_seconds = metrics.HANDLER_SECONDS.labels(stage.name)
         # Handler failures since the stage's last success, over every message in flight.
         self._failure_streak = 0
+        self._failing_since: float | None = None
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -195,28 +220,50 @@ class StreamRuntime:
 
     def _process_sync(self, batch: list[_Taken]) -> None:
         if self.stage.handle_batch is not None:
-            handle_batch = self.stage.handle_batch
-            results = self._retrying(lambda: handle_batch([t.value for t in batch]))
-            if len(results) != len(batch):
-                raise RuntimeError(f"{self.stage.name}: batch handler returned a wrong count")
-            for taken, result in zip(batch, results, strict=True):
-                self._finish(taken, result)
+            self._process_batch(self.stage.handle_batch, batch)
             return
         handle = self.stage.handle
         assert handle is not None
         for taken in batch:
-            call = partial(self._guard, handle, taken.value)
+            call = partial(_guard, handle, taken.value)
             self._finish(taken, self._retrying(call, _key_of(taken.value)))
 
-    @staticmethod
-    def _guard(handle: MessageHandler, value: Any) -> Outputs | BadInput:
-        try:
-            return handle(value)
-        except BadInput as exc:
-            return exc
+    def _process_batch(self, handle_batch: BatchHandler, batch: list[_Taken]) -> None:
+        """The whole batch while it works; through an outage, the whole batch again; but when
+        it fails with the dependencies up, each message alone, so one poison message is sent
+        to the DLQ instead of holding every message behind it for ever."""
+        delay, failures = 0.1, 0
+        while True:
+            started = time.perf_counter()
+            try:
+                results = handle_batch([t.value for t in batch])
+                if len(results) != len(batch):
+                    raise RuntimeError(f"{self.stage.name}: batch handler returned a wrong count")
+            except Exception as exc:
+                failures += 1
+                self._handler_failed(exc, failures, delay, None)
+                if self._dependencies_up():
+                    break
+                self._idle(delay)
+                delay = min(delay * 2, self.settings.retry_backoff_max_s)
+                continue
+            self._handler_seconds.observe(time.perf_counter() - started)
+            self._handler_succeeded(None)
+            for taken, result in zip(batch, results, strict=True):
+                self._finish(taken, result)
+            return
+        log.warning(
+            "batch failed with its dependencies up: handling its messages one at a time",
+            extra={"stage": self.stage.name, "messages": len(batch)},
+        )
+        for taken in batch:
+            call = partial(_handle_alone, handle_batch, taken.value)
+            self._finish(taken, self._retrying(call, _key_of(taken.value)))
 
-    def _retrying(self, call: Callable[[], Any], permit_key: str | None = None) -> Any:
-        """Run ``call`` until it succeeds; unexpected errors are retried, never skipped."""
+    def _retrying(self, call: Callable[[], Outputs | BadInput], permit_key: str | None) -> Any:
+        """Run ``call`` until it succeeds. An error is retried with backoff (an outage ends);
+        the same message failing ``poison_attempts`` times while the dependencies answer is
+        the message's fault, and it goes to the DLQ with the error."""
         delay, failures = 0.1, 0
         while True:
             started = time.perf_counter()
@@ -225,12 +272,35 @@ class StreamRuntime:
             except Exception as exc:
                 failures += 1
                 self._handler_failed(exc, failures, delay, permit_key)
+                if failures >= self.settings.poison_attempts and self._dependencies_up():
+                    return self._poisoned(exc, failures, permit_key)
                 self._idle(delay)
                 delay = min(delay * 2, self.settings.retry_backoff_max_s)
                 continue
             self._handler_seconds.observe(time.perf_counter() - started)
             self._handler_succeeded(permit_key)
             return result
+
+    def _dependencies_up(self) -> bool:
+        probe = self.stage.dependencies_up
+        if probe is None:
+            return False
+        try:
+            return bool(probe())
+        except Exception:
+            return False
+
+    def _poisoned(self, exc: Exception, failures: int, permit_key: str | None) -> BadInput:
+        log.error(
+            "handler keeps failing on one message while its dependencies are up: DLQ",
+            extra={"permit_key": permit_key, "attempts": failures, "error": _one_line(exc)},
+        )
+        metrics.HANDLER_POISONED.labels(self.stage.name).inc()
+        self._failure_streak, self._failing_since = 0, None  # the stage moves on: progress
+        return BadInput(
+            f"the {self.stage.name} stage failed on this message {failures} times while its "
+            f"dependencies were up: {_one_line(exc)}"
+        )
 
     def _handler_failed(
         self, exc: Exception, attempt: int, delay: float, permit_key: str | None
@@ -240,6 +310,7 @@ class StreamRuntime:
         metrics.HANDLER_ERRORS.labels(self.stage.name).inc()
         extra = {"permit_key": permit_key, "attempt": attempt, "retry_in_s": round(delay, 2)}
         if self._failure_streak == 0:
+            self._failing_since = time.monotonic()
             log.error("handler failed, retrying", exc_info=exc, extra=extra)
         else:
             log.warning("handler still failing, retrying", extra={**extra, "error": _one_line(exc)})
@@ -252,6 +323,7 @@ class StreamRuntime:
                 extra={"permit_key": permit_key, "failed_attempts": self._failure_streak},
             )
             self._failure_streak = 0
+        self._failing_since = None
 
     def _idle(self, seconds: float) -> None:
         """Wait without fetching, but keep polling so the group does not evict us."""
@@ -259,9 +331,9 @@ class StreamRuntime:
         self._pause(True)
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
-            # Retrying through an outage is alive: a liveness probe must not restart us for it.
             self.last_loop_at = time.monotonic()
             producer.poll(0)
+            self._resend_failed()
             self._keep_polling(min(0.2, deadline - time.monotonic()))
         self._pause(False)
 
@@ -284,6 +356,10 @@ class StreamRuntime:
             producer.poll(0)
             self._resend_failed()
             room = max(0, limit - len(running))
+            # Finished work whose outputs the broker has not taken counts too: a topic that
+            # refuses records must stall intake, not grow memory.
+            if self._tracker.unfinished - len(running) >= self.settings.max_unacked:
+                room = 0
             self._show_backpressure(room == 0)
             taken: list[_Taken] = []
             if room:
@@ -305,7 +381,7 @@ class StreamRuntime:
                 for task in done:
                     self._finish(running.pop(task), task.result())
             else:
-                await asyncio.sleep(0)
+                await asyncio.sleep(0.005 if self._resend else 0)
             self._maybe_commit()
             metrics.IN_FLIGHT.labels(self.stage.name).set(len(running))
         await self._finish_in_flight(running)
@@ -321,6 +397,10 @@ class StreamRuntime:
             except Exception as exc:
                 failures += 1
                 self._handler_failed(exc, failures, delay, _key_of(value))
+                if failures >= self.settings.poison_attempts and await asyncio.to_thread(
+                    self._dependencies_up
+                ):
+                    return self._poisoned(exc, failures, _key_of(value))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.settings.retry_backoff_max_s)
                 continue
@@ -344,26 +424,37 @@ class StreamRuntime:
     # ------------------------------------------------------------------ taking messages
 
     def _take(self, limit: int, timeout: float) -> list[_Taken]:
+        """Up to ``limit`` messages, oldest first. The poll comes before the backlog is read,
+        even when the backlog alone would fill the batch: it is where librdkafka reports a
+        revoked or lost partition, whose backlog is then someone else's work."""
         consumer, _ = self._require()
-        raw: list[Message] = []
-        while self._backlog and len(raw) < limit:
-            raw.append(self._backlog.popleft())
-        if len(raw) < limit:
-            raw.extend(self._poll(consumer, timeout if not raw else 0, limit - len(raw)))
+        want = max(1, limit - len(self._backlog))
+        self._backlog.extend(self._poll(consumer, 0 if self._backlog else timeout, want))
         taken: list[_Taken] = []
-        for msg in raw:
+        while self._backlog and len(taken) < limit:
+            msg, epoch = self._backlog.popleft()
+            if self._epochs.get((msg.topic() or "", msg.partition() or 0)) != epoch:
+                continue  # fetched under an assignment that has ended since
             item = self._decode(msg)
             if item is not None:
                 taken.append(item)
         return taken
 
-    def _poll(self, consumer: Consumer, timeout: float, limit: int | None = None) -> list[Message]:
+    def _poll(
+        self, consumer: Consumer, timeout: float, limit: int | None = None
+    ) -> list[tuple[Message, int]]:
         msgs = consumer.consume(limit or self.settings.batch_size, timeout=max(timeout, 0))
         good = []
         for msg in msgs:
             err = msg.error()
             if err is None:
-                good.append(msg)
+                tp = (msg.topic() or "", msg.partition() or 0)
+                good.append((msg, self._epochs.get(tp, 0)))
+            elif err.code() == KafkaError._MAX_POLL_EXCEEDED:
+                # This member has left the group; librdkafka reports the partitions lost only
+                # on a later poll, and until then the backlog must not be taken as ours.
+                log.warning("left the group: max.poll.interval.ms exceeded")
+                self._forget(consumer.assignment())
             elif err.code() != KafkaError._PARTITION_EOF:
                 log.warning("consumer error", extra={"error": str(err)})
                 if err.fatal():
@@ -376,8 +467,8 @@ class StreamRuntime:
         topic = self._by_physical.get(physical, physical)
         tp = (physical, msg.partition() or 0)
         offset = msg.offset() or 0
-        item = _Taken(msg=msg, tp=tp, offset=offset, topic=topic)
-        self._tracker.add(tp, offset)
+        generation = self._tracker.add(tp, offset)
+        item = _Taken(msg=msg, tp=tp, offset=offset, generation=generation, topic=topic)
         self._consumed(topic).inc()
         try:
             item.value = decode(self.stage, topic, msg.value())
@@ -391,8 +482,9 @@ class StreamRuntime:
     def _finish(self, item: _Taken, result: Outputs | BadInput) -> None:
         outputs = [self._dead_letter(item, str(result))] if isinstance(result, BadInput) else result
         for output in outputs:
-            self._produce(output, item.tp, item.offset)
-        self._tracker.seal(item.tp, item.offset)
+            if self._tracker.output_sent(item.tp, item.offset, item.generation):
+                self._produce(_Delivery(output, item))
+        self._tracker.seal(item.tp, item.offset, item.generation)
 
     def _dead_letter(self, item: _Taken, reason: str) -> Output:
         raw_key = item.msg.key()
@@ -410,29 +502,27 @@ class StreamRuntime:
         )
         return output
 
-    def _produce(self, output: Output, tp: tuple[str, int], offset: int) -> None:
+    def _produce(self, delivery: _Delivery) -> None:
+        """Send one output; its input's tracker entry already counts it as outstanding and
+        keeps counting it until the broker acknowledges it (or it is replaced by a DLQ
+        record), so a failed delivery can never let the input be committed."""
         _, producer = self._require()
-        if not self._tracker.output_sent(tp, offset):
-            return  # the partition was revoked; the next owner redoes this input
+        output, source = delivery.output, delivery.source
         payload = output.value.model_dump_json(exclude_none=False).encode("utf-8")
-        topic = output.topic
 
         def on_delivery(err: KafkaError | None, _msg: Message) -> None:
             if err is None:
-                self._produced(topic).inc()
-                self._tracker.output_acked(tp, offset)
+                self._produced(output.topic).inc()
+                self._tracker.output_acked(source.tp, source.offset, source.generation)
             elif err.fatal():
                 raise RuntimeError(f"fatal producer error: {err}")
             else:
-                # Not acknowledged: send it again, the input stays uncommitted until it is.
-                log.warning("delivery failed, resending", extra={"error": str(err), "topic": topic})
-                self._resend.append((output, tp, offset))
-                self._tracker.output_acked(tp, offset)
+                self._delivery_failed(delivery, err)
 
         while True:
             try:
                 producer.produce(
-                    self.kafka.topic(topic),
+                    self.kafka.topic(output.topic),
                     payload,
                     output.key.encode("utf-8"),
                     on_delivery=on_delivery,
@@ -440,11 +530,57 @@ class StreamRuntime:
                 return
             except BufferError:
                 producer.poll(0.1)  # local queue full: let deliveries drain
+            except KafkaException as exc:  # refused before sending, e.g. over message.max.bytes
+                self._delivery_failed(delivery, exc.args[0])
+                return
+
+    def _delivery_failed(self, delivery: _Delivery, err: KafkaError) -> None:
+        """The broker did not take an output: send it again later, or, when it never will
+        (too large for the topic), send something that loses nothing in its place."""
+        now = time.monotonic()
+        delivery.attempts += 1
+        if delivery.attempts == 1:
+            delivery.first_failed_at = now
+        output, source = delivery.output, delivery.source
+        too_large = err.code() in _TOO_LARGE
+        if too_large and output.topic != Topic.DLQ.value:
+            # The input goes to the DLQ whole, with the broker's reason; replayable once the
+            # topic takes records this size.
+            reason = f"output to {output.topic} refused by the broker: {err.str()}"
+            letter = self._dead_letter(source, reason)
+            if self._tracker.output_sent(source.tp, source.offset, source.generation):
+                self._resend.append(_Delivery(letter, source))
+            self._tracker.output_acked(source.tp, source.offset, source.generation)
+            return
+        if too_large and now - delivery.first_failed_at >= self.settings.refused_record_grace_s:
+            delivery.output = _halve_original(output, err.str())
+        delivery.not_before = now + min(0.5 * 2 ** (delivery.attempts - 1), _RESEND_BACKOFF_MAX_S)
+        if delivery.attempts == 1 or delivery.attempts % 10 == 0:
+            log.warning(
+                "delivery failed; its input stays uncommitted until it is sent",
+                extra={
+                    "error": err.str(),
+                    "topic": output.topic,
+                    "permit_key": output.key,
+                    "attempt": delivery.attempts,
+                },
+            )
+        metrics.DELIVERY_FAILURES.labels(self.stage.name, output.topic).inc()
+        self._resend.append(delivery)
 
     def _resend_failed(self) -> None:
-        pending, self._resend = self._resend, []
-        for output, tp, offset in pending:
-            self._produce(output, tp, offset)
+        if not self._resend:
+            return
+        now = time.monotonic()
+        due = [d for d in self._resend if d.not_before <= now]
+        if not due:
+            return
+        self._resend = [d for d in self._resend if d.not_before > now]
+        for delivery in due:
+            source = delivery.source
+            # A revoked partition's input is redone by its next owner.
+            if self._tracker.is_pending(source.tp, source.offset, source.generation):
+                self._produce(delivery)
 
     def _drain_producer(self, timeout_s: float) -> None:
         _, producer = self._require()
@@ -454,6 +590,8 @@ class StreamRuntime:
             self._resend_failed()
             if remaining == 0 and not self._resend:
                 return
+            if remaining == 0:
+                time.sleep(0.05)  # only resends waiting for their backoff
         log.warning("shutdown deadline passed with undelivered outputs; they are redone later")
 
     # ------------------------------------------------------------------ committing
@@ -483,6 +621,7 @@ class StreamRuntime:
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         log.info("partitions assigned", extra={"partitions": _names(partitions)})
+        self._new_epoch(partitions)
         if self._paused:
             consumer.pause(partitions)
 
@@ -491,14 +630,27 @@ class StreamRuntime:
         log.info("partitions revoked", extra={"partitions": _names(partitions)})
         self._drain_producer(min(10.0, self.settings.shutdown_timeout_s))
         self._commit(sync=True, only=tps)
-        self._tracker.drop(tps)
-        revoked = set(tps)
-        self._backlog = deque(m for m in self._backlog if (m.topic(), m.partition()) not in revoked)
+        self._forget(partitions)
 
     def _on_lost(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
-        tps = [(p.topic, p.partition) for p in partitions]
+        """Another member may own these already: commit nothing for them, forget their work."""
         log.warning("partitions lost", extra={"partitions": _names(partitions)})
+        self._forget(partitions)
+
+    def _forget(self, partitions: list[TopicPartition]) -> None:
+        tps = [(p.topic, p.partition) for p in partitions]
         self._tracker.drop(tps)
+        self._new_epoch(partitions)
+        gone = set(tps)
+        self._backlog = deque(
+            (m, e) for m, e in self._backlog if (m.topic(), m.partition()) not in gone
+        )
+        self._resend = [d for d in self._resend if d.source.tp not in gone]
+
+    def _new_epoch(self, partitions: list[TopicPartition]) -> None:
+        for p in partitions:
+            tp = (p.topic, p.partition)
+            self._epochs[tp] = self._epochs.get(tp, 0) + 1
 
     def _backpressure(self, load: int, limit: int) -> None:
         """Pause at ``limit``, resume only below three quarters of it.
@@ -562,12 +714,56 @@ class StreamRuntime:
     # ------------------------------------------------------------------ health
 
     def healthy(self) -> bool:
-        return (
-            self.started and time.monotonic() - self.last_loop_at < self.settings.liveness_timeout_s
-        )
+        """Alive while the loop turns, and not stuck: a handler failing for longer than the
+        liveness timeout while the stage's dependencies answer is stuck on something a restart
+        may clear; while they do not answer it is an outage, which a restart cannot fix."""
+        now = time.monotonic()
+        if not self.started or now - self.last_loop_at >= self.settings.liveness_timeout_s:
+            return False
+        failing_since = self._failing_since
+        if failing_since is not None and now - failing_since >= self.settings.liveness_timeout_s:
+            return not self._dependencies_up()
+        return True
 
     def ready(self) -> bool:
         return self.healthy() and self.stage.on_ready()
+
+
+def _guard(handle: MessageHandler, value: Any) -> Outputs | BadInput:
+    try:
+        return handle(value)
+    except BadInput as exc:
+        return exc
+
+
+def _handle_alone(handle_batch: BatchHandler, value: Any) -> Outputs | BadInput:
+    try:
+        results = handle_batch([value])
+    except BadInput as exc:
+        return exc
+    if len(results) != 1:
+        raise RuntimeError("batch handler returned a wrong count")
+    return results[0]
+
+
+def _halve_original(output: Output, broker_error: str) -> Output:
+    """A DLQ record the broker keeps refusing as too large: keep the reason and the source
+    coordinates (the full original is still in the source topic), and half the bytes."""
+    letter = output.value
+    assert isinstance(letter, DeadLetter)
+    original = letter.original
+    kept = original[: len(original) // 2]
+    note = (
+        f" [original cut to {len(kept):,} bytes: the DLQ topic refused the record: {broker_error}]"
+    )
+    updated = letter.model_copy(
+        update={
+            "original_b64": base64.b64encode(kept).decode("ascii"),
+            "original_truncated": True,
+            "error": letter.error.split(" [original cut to ")[0][: 4000 - len(note)] + note,
+        }
+    )
+    return Output(output.topic, output.key, updated)
 
 
 def decode(stage: Stage, topic: str, value: bytes | None) -> BaseModel:
