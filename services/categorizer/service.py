@@ -42,7 +42,13 @@ def build_stage(rules: Rules, clock: Callable[[], datetime] = lambda: datetime.n
             return [Output(Topic.DISCARDED.value, result.key, result)]
         return [Output(Topic.CATEGORIZED.value, result.key, result)]
 
-    return Stage(name=STAGE, inputs={Topic.RAW.value: RawPermit}, handle=handle)
+    return Stage(
+        name=STAGE,
+        inputs={Topic.RAW.value: RawPermit},
+        handle=handle,
+        # Pure logic: a handler error is always the message's, never an outage.
+        dependencies_up=lambda: True,
+    )
 
 
 def main() -> None:

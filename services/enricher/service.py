@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from functools import partial
 
 from sqlalchemy import Engine
 
@@ -17,7 +18,12 @@ from schemas.permits import CategorizedPermit
 from schemas.topics import Topic
 from services.categorizer.rules import RulesError
 from services.common.config import DatabaseSettings, RuntimeSettings
-from services.common.db.engine import DatabaseNotReady, make_engine, require_current_schema
+from services.common.db.engine import (
+    DatabaseNotReady,
+    database_answers,
+    make_engine,
+    require_current_schema,
+)
 from services.common.logs import configure_logging
 from services.common.runtime import Output, Outputs, Stage
 from services.common.service import run_stage
@@ -68,6 +74,7 @@ def build_stage(database_url: str, builders: ProductionBuilders | None = None) -
         name=STAGE,
         inputs={Topic.CATEGORIZED.value: CategorizedPermit},
         handle_batch=enricher.handle_batch,
+        dependencies_up=partial(database_answers, engine),
     )
 
 

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from sqlalchemy import Engine, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.common.db.engine import make_engine, require_current_schema
+from services.common.db.engine import database_answers, make_engine, require_current_schema
 from services.common.db.tables import ScoringCacheRow
 from services.scorer.batching import TurnBatcher
 from services.scorer.prompt import PROMPT_VERSION, Messages
@@ -57,6 +57,10 @@ class ScoringCache:
 
     async def put(self, key: str, verdict: Verdict) -> None:
         await self._puts.submit((key, verdict))
+
+    def reachable(self) -> bool:
+        """Whether the cache's database answers: a scoring error while it does is the lead's."""
+        return database_answers(self._engine)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

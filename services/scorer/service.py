@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import threading
+from collections.abc import Callable
 
 from schemas import EnrichedPermit, RetryRequest, Topic
 from services.common.config import DatabaseSettings, KafkaSettings, RuntimeSettings
@@ -42,6 +43,7 @@ def build_stage(
         name=STAGE,
         inputs={Topic.ENRICHED.value: EnrichedPermit},
         handle_async=handlers.score_new,
+        dependencies_up=_dependencies_up(cache),
     )
 
 
@@ -54,7 +56,14 @@ def build_retry_stage(
         name=RETRY_STAGE,
         inputs={Topic.RETRY.value: RetryRequest},
         handle_async=handlers.rescore,
+        dependencies_up=_dependencies_up(cache),
     )
+
+
+def _dependencies_up(cache: ScoringCache | None) -> Callable[[], bool]:
+    """LLM failures never escape the handlers (they become RETRY leads); only the scoring
+    cache's database can be down under them."""
+    return cache.reachable if cache is not None else lambda: True
 
 
 def build_scorer(settings: ScorerSettings, cache: ScoringCache | None, name: str) -> Scorer:

@@ -7,8 +7,15 @@ discard or DLQ record) can be checked in SQL.
 
 from __future__ import annotations
 
+from functools import partial
+
 from services.common.config import DatabaseSettings, RuntimeSettings
-from services.common.db.engine import DatabaseNotReady, make_engine, require_current_schema
+from services.common.db.engine import (
+    DatabaseNotReady,
+    database_answers,
+    make_engine,
+    require_current_schema,
+)
 from services.common.kafka import DLQ_MAX_MESSAGE_BYTES
 from services.common.logs import configure_logging
 from services.common.runtime import Stage
@@ -25,6 +32,7 @@ def build_stage(database_url: str) -> Stage:
         name="store",
         inputs=STORE_INPUTS,
         handle_batch=BatchWriter(engine).write_batch,
+        dependencies_up=partial(database_answers, engine),
         # DLQ records carry whole original messages; refusing a large one would only send it
         # round the DLQ again.
         max_message_bytes=DLQ_MAX_MESSAGE_BYTES,

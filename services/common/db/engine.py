@@ -49,6 +49,17 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
     )
 
 
+def database_answers(engine: Engine) -> bool:
+    """Whether the database takes a query now: the stream runtime asks this to tell an
+    outage (retry) from a message its handler cannot process (DLQ)."""
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+    except Exception:
+        return False
+    return True
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
