@@ -34,6 +34,7 @@ from localinfra.chaos_faults import (
     BrokerOutage,
     Fault,
     FlakyLLM,
+    HugeModelNumbers,
     PostgresOutage,
     PrivatePostgres,
     ProcessKills,
@@ -42,6 +43,7 @@ from localinfra.chaos_faults import (
     Supervisor,
     Targets,
     Timeline,
+    TopicRefusal,
     scorer_events,
 )
 from localinfra.chaos_input import (
@@ -89,6 +91,7 @@ FAST_RECOVERY = {
     "LEADSTREAM_RESCORE_MAX_WAIT_S": "5",
     "LEADSTREAM_SCORING_CACHE_POOL_SIZE": "4",
 }
+DELIVERY_TIMEOUT_MS = 15_000
 SETTLE_S = 3.0  # after draining: a duplicate written late would show up meanwhile
 
 
@@ -134,8 +137,17 @@ SCENARIOS: dict[str, Scenario] = {
         ),
         Scenario(
             "poison",
-            "1 % more input: garbage of every kind, and permits with hostile text",
-            lambda p: (),
+            "1 % more input: garbage of every kind (times at the ends of the calendar "
+            "included), and permits with hostile text; 1 % of model answers carry a "
+            "5,000-digit number",
+            lambda p: (HugeModelNumbers(),),
+            poison=True,
+        ),
+        Scenario(
+            "refusal",
+            "1 % poison; the DLQ topic refuses every record for 45 s, three times the "
+            "services' delivery timeout, then takes them again",
+            lambda p: (TopicRefusal(at_s=0.3 * p),),
             poison=True,
         ),
         Scenario(
@@ -160,6 +172,8 @@ SCENARIOS: dict[str, Scenario] = {
                 ScorerScaling(retire_at_s=0.3 * p, add_at_s=0.6 * p),
                 PostgresOutage(at_s=0.4 * p),
                 BrokerNodeKill(at_s=0.5 * p),
+                TopicRefusal(at_s=0.65 * p),
+                HugeModelNumbers(),
             ),
             poison=True,
             cluster=True,
@@ -195,6 +209,8 @@ def service_env(pipeline: Pipeline, llm_url: str) -> dict[str, str]:
         **os.environ,
         **FAST_RECOVERY,
         **kafka.environment(),
+        # Short, so the refusal scenario outlasts it: failed deliveries must be sent again.
+        "LEADSTREAM_DELIVERY_TIMEOUT_MS": str(DELIVERY_TIMEOUT_MS),
         "DATABASE_URL": pipeline.database_url,
         "LEADSTREAM_SCORER_BACKEND": "llm",
         "LEADSTREAM_LLM_BASE_URL": llm_url,
@@ -222,7 +238,7 @@ def run_scenario(
         try:
             _start_services(supervisor)
             timeline.restart()
-            targets = Targets(supervisor, timeline, llm, servers or Servers())
+            targets = Targets(supervisor, timeline, llm, servers or Servers(), pipeline.kafka)
             threads += [_thread(fault.run, targets, stop) for fault in faults]
             faults_over = threads.copy()
             threads.append(_thread(supervisor.keep_running, stop))

@@ -26,6 +26,9 @@ from typing import Protocol
 from localinfra import postgres
 from localinfra.kafka import KafkaCluster, KafkaNode
 from localinfra.stack import ServiceProcess, Stack, wait_ready
+from schemas import Topic
+from services.common.config import KafkaSettings
+from services.common.kafka import DLQ_MAX_MESSAGE_BYTES, set_topic_config
 from tests.support.fake_llm import FakeLLM
 
 
@@ -263,6 +266,7 @@ class Targets:
     timeline: Timeline
     llm: FakeLLM
     servers: Servers
+    kafka: KafkaSettings | None = None  # the run's topics
     rng: random.Random = field(default_factory=lambda: random.Random(11))
 
 
@@ -389,6 +393,40 @@ class FlakyLLM:
         stop.wait(self.down_s)
         targets.llm.configure(status=None)
         targets.timeline.note("llm back (errors as before)")
+
+
+@dataclass(frozen=True)
+class HugeModelNumbers:
+    """``share`` of the model's answers carry a 5,000-digit number (past Python's int
+    conversion limit): each must end as an invalid answer, never an endless retry."""
+
+    share: float = 0.01
+
+    def run(self, targets: Targets, stop: threading.Event) -> None:
+        targets.llm.configure(huge_number=self.share)
+        targets.timeline.note(f"llm: {self.share:.0%} answers with a 5,000-digit number")
+
+
+@dataclass(frozen=True)
+class TopicRefusal:
+    """``topic`` refuses every record (``max.message.bytes`` far below any record) for
+    ``down_s`` seconds, longer than the services' delivery timeout, then takes them again."""
+
+    at_s: float
+    down_s: float = 45.0
+    topic: str = Topic.DLQ.value
+    refusing_bytes: int = 64
+
+    def run(self, targets: Targets, stop: threading.Event) -> None:
+        kafka = targets.kafka
+        if kafka is None or _sleep_until(targets.timeline, self.at_s, stop):
+            return
+        set_topic_config(kafka, self.topic, "max.message.bytes", str(self.refusing_bytes))
+        targets.timeline.note(f"{self.topic} refuses every record")
+        stop.wait(self.down_s)
+        limit = DLQ_MAX_MESSAGE_BYTES if self.topic == Topic.DLQ.value else 1_048_588
+        set_topic_config(kafka, self.topic, "max.message.bytes", str(limit))
+        targets.timeline.note(f"{self.topic} takes records again")
 
 
 def _sleep_until(timeline: Timeline, at_s: float, stop: threading.Event) -> bool:

@@ -150,6 +150,15 @@ def _unknown_field(_: random.Random, permit: RawPermit) -> bytes:
     return json.dumps({**permit.model_dump(mode="json"), "permit_numbr": "typo"}).encode()
 
 
+def _with_fields(**fields: str) -> Callable[[random.Random, RawPermit], bytes]:
+    """A permit with some fields replaced by raw JSON values a portal or scraper might send."""
+
+    def garbage(_: random.Random, permit: RawPermit) -> bytes:
+        return json.dumps({**permit.model_dump(mode="json"), **fields}).encode()
+
+    return garbage
+
+
 GARBAGE: dict[str, Callable[[random.Random, RawPermit], bytes | None]] = {
     "random_bytes": _random_bytes,
     "invalid_utf8": _invalid_utf8,
@@ -162,6 +171,10 @@ GARBAGE: dict[str, Callable[[random.Random, RawPermit], bytes | None]] = {
     "missing_field": _missing_fields,
     "unknown_field": _unknown_field,
     "nul_bytes": _nul_bytes,
+    # Times at the ends of the calendar: the store once stalled for good on the first.
+    "year_1": _with_fields(scraped_at="0001-01-01T00:00:00+05:00"),
+    "year_9999": _with_fields(issued_date="9999-12-31"),
+    "scraped_in_2090": _with_fields(scraped_at="2090-01-01T00:00:00Z"),
 }
 
 HOSTILE: dict[str, dict[str, str]] = {
@@ -178,6 +191,9 @@ HOSTILE: dict[str, dict[str, str]] = {
         "work_description": "Re\u202eroof\u202c \u200b\U0001f3e0 " + "é" * 3000,
         "owner_name": "\ufeffZ\u0338a\u0361l\u0489go",
     },
+    # Valid, however odd: the widest UTC offsets there are.
+    "offset_plus_2359": {"scraped_at": "2016-04-30T23:30:00+23:59"},
+    "offset_minus_2359": {"scraped_at": "2016-04-29T00:30:00-23:59"},
 }
 
 
@@ -192,10 +208,11 @@ def poison_messages(permits: list[RawPermit], share: float, seed: int = 7) -> li
         if kind is Kind.GARBAGE:
             messages.append(InputMessage(f"poison:{i}", GARBAGE[label](rng, permit), kind, label))
         else:
-            hostile = permit.model_copy(update={"permit_number": f"HOSTILE-{i}", **HOSTILE[label]})
-            messages.append(
-                InputMessage(hostile.key, hostile.model_dump_json().encode(), kind, label)
-            )
+            # As raw JSON, the way a scraper sends it (an offset stays as written).
+            fields = {**permit.model_dump(mode="json"), "permit_number": f"HOSTILE-{i}"}
+            fields.update(HOSTILE[label])
+            key = RawPermit.model_validate(fields).key
+            messages.append(InputMessage(key, json.dumps(fields).encode(), kind, label))
     return messages
 
 
