@@ -8,6 +8,7 @@ import csv
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,12 @@ from schemas.permits import CategorizedPermit
 from services.categorizer.categorize import categorize
 from services.categorizer.evaluation import (
     PREDICTION_COLUMNS,
+    Evaluation,
     LabelsError,
     Verdict,
     evaluate,
     format_evaluation,
+    format_summary,
     prediction_row,
     read_labels,
     verdict_of,
@@ -40,10 +43,23 @@ def register(subparsers: Any) -> None:
     run.set_defaults(func=_categorize)
 
     measure = eval_subcommands(subparsers).add_parser(
-        "categorize", help="measure the categorizer against a hand-labelled file"
+        "categorize",
+        help="measure the categorizer against one or more hand-labelled files",
+        description="Measure the rules on a labelled set (--labels, --data, --format) or on "
+        "several (--set LABELS DATA FORMAT, repeatable, with or without the first): a table "
+        "per set, then one row per set and the mean over the sets.",
     )
     _common_arguments(measure, data_flag=True)
-    measure.add_argument("--labels", type=Path, required=True, metavar="LABELS.csv")
+    measure.add_argument("--labels", type=Path, metavar="LABELS.csv")
+    measure.add_argument(
+        "--set",
+        nargs=3,
+        action="append",
+        default=[],
+        dest="sets",
+        metavar=("LABELS.csv", "FILE", "FORMAT"),
+        help="another labelled set, its export and the export's format; repeatable",
+    )
     measure.add_argument(
         "--show-errors", action="store_true", help="also list every permit the rules got wrong"
     )
@@ -65,11 +81,14 @@ def eval_subcommands(subparsers: Any) -> Any:
 
 
 def _common_arguments(parser: argparse.ArgumentParser, *, data_flag: bool) -> None:
+    # ``eval categorize`` may name its sets with --set instead, so its three flags are optional.
     if data_flag:
-        parser.add_argument("--data", type=Path, required=True, metavar="FILE", dest="file")
+        parser.add_argument("--data", type=Path, metavar="FILE", dest="file")
     else:
         parser.add_argument("file", type=Path, metavar="FILE")
-    parser.add_argument("--format", required=True, choices=sorted(FORMATS), dest="format_name")
+    parser.add_argument(
+        "--format", required=not data_flag, choices=sorted(FORMATS), dest="format_name"
+    )
     parser.add_argument(
         "--as-of",
         type=instant,
@@ -79,10 +98,12 @@ def _common_arguments(parser: argparse.ArgumentParser, *, data_flag: bool) -> No
     parser.add_argument("--rules", type=Path, default=DEFAULT_RULES_PATH, help="rules file")
 
 
-def _results(args: argparse.Namespace) -> Iterator[CategorizedPermit | DiscardedPermit]:
+def _results(
+    args: argparse.Namespace, file: Path, format_name: str
+) -> Iterator[CategorizedPermit | DiscardedPermit]:
     rules = load_rules(args.rules)
     now = datetime.now(UTC)
-    for permit in read_permits(args.file, args.format_name, args.as_of or now):
+    for permit in read_permits(file, format_name, args.as_of or now):
         yield categorize(permit, rules, args.as_of or permit.scraped_at or now)
 
 
@@ -93,7 +114,7 @@ def _categorize(args: argparse.Namespace) -> int:
         with args.out.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=PREDICTION_COLUMNS)
             writer.writeheader()
-            for result in _results(args):
+            for result in _results(args, args.file, args.format_name):
                 row = prediction_row(result)
                 writer.writerow(row)
                 categories[row["category"]] += 1
@@ -108,12 +129,66 @@ def _categorize(args: argparse.Namespace) -> int:
     return 0
 
 
+@dataclass(frozen=True)
+class LabelledSet:
+    labels: Path
+    data: Path
+    format_name: str
+
+    @property
+    def name(self) -> str:
+        return self.labels.stem
+
+
+def _labelled_sets(args: argparse.Namespace) -> list[LabelledSet]:
+    """The sets to measure, in the order given: the single-set flags first, then each --set."""
+    single = (args.labels, args.file, args.format_name)
+    if any(value is not None for value in single) and None in single:
+        raise UsageError("--labels, --data and --format go together (or use --set)")
+    sets = [LabelledSet(*single)] if args.labels is not None else []
+    for labels, data, format_name in args.sets:
+        if format_name not in FORMATS:
+            raise UsageError(
+                f"--set {labels} {data} {format_name}: format must be one of "
+                + ", ".join(sorted(FORMATS))
+            )
+        sets.append(LabelledSet(Path(labels), Path(data), format_name))
+    if not sets:
+        raise UsageError("name a labelled set: --labels, --data and --format, or --set")
+    return sets
+
+
+class UsageError(ValueError):
+    pass
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     try:
-        labels = read_labels(args.labels)
+        sets = _labelled_sets(args)
+    except UsageError as exc:
+        print(f"leadstream eval categorize: {exc}", file=sys.stderr)
+        return 2
+    reports: list[tuple[str, Evaluation]] = []
+    for index, labelled in enumerate(sets):
+        if len(sets) > 1:
+            print(("\n" if index else "") + f"== {labelled.name} ({labelled.data.name})")
+        code = _evaluate_set(args, labelled, reports)
+        if code == 2:
+            return code
+    if len(sets) > 1:
+        print(f"\nover {len(sets)} sets (mean: each set counts once)")
+        print(format_summary(reports))
+    return 0 if all(report.compared for _, report in reports) else 1
+
+
+def _evaluate_set(
+    args: argparse.Namespace, labelled: LabelledSet, reports: list[tuple[str, Evaluation]]
+) -> int:
+    try:
+        labels = read_labels(labelled.labels)
         predictions: dict[str, Verdict] = {}
         descriptions: dict[str, str] = {}
-        for result in _results(args):
+        for result in _results(args, labelled.data, labelled.format_name):
             # An export can hold several scrapes of one permit; the first is measured.
             number = result.permit.permit_number
             if number in labels and number not in predictions:
@@ -123,6 +198,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(f"leadstream eval categorize: {exc}", file=sys.stderr)
         return 2
     report = evaluate(labels, predictions)
+    reports.append((labelled.name, report))
     print(format_evaluation(report))
     if args.show_errors:
         print("\nwrong (labelled → predicted):")
@@ -132,7 +208,7 @@ def _evaluate(args: argparse.Namespace) -> int:
                 f"  | {descriptions[gold.permit_number][:110]!r}"
                 + (f"  [{gold.note}]" if gold.note else "")
             )
-    return 0 if report.compared else 1
+    return 0
 
 
 def _short(verdict: Verdict) -> str:

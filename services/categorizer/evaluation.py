@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -14,6 +14,9 @@ from schemas.taxonomy import Category
 
 # Discard values of the labels file and of ``leadstream categorize`` output, by precedence.
 DISCARD_VALUES = ("none", "invalid", "production_builder", "junk", "stale")
+CONFIDENCE_VALUES = ("high", "low")
+# The evidence entry in which the categorizer records how sure it is: "confidence:low (...)".
+CONFIDENCE_PREFIX = "confidence:"
 # The labelled discard reasons whose precision and recall are reported.
 MEASURED_DISCARDS = ("production_builder", "junk")
 PREDICTION_COLUMNS = (
@@ -41,6 +44,8 @@ class Verdict:
     is_commercial: bool
     discard: str
     note: str = ""
+    # A label's confidence (the labels file), or the categorizer's own (its evidence).
+    confidence: str = "high"
 
 
 def verdict_of(result: CategorizedPermit | DiscardedPermit) -> Verdict:
@@ -52,7 +57,18 @@ def verdict_of(result: CategorizedPermit | DiscardedPermit) -> Verdict:
         tags=frozenset(categorization.tags),
         is_commercial=categorization.is_commercial,
         discard=discard,
+        confidence=confidence_of(categorization.evidence),
     )
+
+
+def confidence_of(evidence: Iterable[str]) -> str:
+    """``high`` or ``low``, from the categorizer's ``confidence:`` evidence entry (``high``
+    when there is none, e.g. output of an older rules version)."""
+    for entry in evidence:
+        if entry.startswith(CONFIDENCE_PREFIX):
+            word = entry[len(CONFIDENCE_PREFIX) :].split(maxsplit=1)
+            return word[0] if word and word[0] in CONFIDENCE_VALUES else "high"
+    return "high"
 
 
 def prediction_row(result: CategorizedPermit | DiscardedPermit) -> dict[str, str]:
@@ -98,6 +114,7 @@ def read_labels(path: Path) -> dict[str, Verdict]:
                     is_commercial=_flag(row["is_commercial"]),
                     discard=_discard(row["discard"]),
                     note=(row.get("note") or "").strip(),
+                    confidence=_confidence(row.get("confidence")),
                 )
             except ValueError as exc:
                 raise LabelsError(f"{path}:{line}: {exc}") from exc
@@ -109,6 +126,14 @@ def _flag(text: str) -> bool:
     if text.strip() not in ("0", "1"):
         raise ValueError(f"is_commercial must be 0 or 1, not {text!r}")
     return text.strip() == "1"
+
+
+def _confidence(text: str | None) -> str:
+    """A labels file without the column is all high confidence."""
+    value = (text or "high").strip() or "high"
+    if value not in CONFIDENCE_VALUES:
+        raise ValueError(f"confidence must be high or low, not {text!r}")
+    return value
 
 
 def _discard(text: str) -> str:
@@ -133,6 +158,12 @@ class Evaluation:
     compared: int = 0
     unmatched_labels: list[str] = field(default_factory=list)
     category_accuracy: float = 0.0
+    # the same on the labels marked high confidence only, and how many those are
+    high_confidence_compared: int = 0
+    high_confidence_accuracy: float = 0.0
+    # share of the compared labels marked low confidence, and of the categorizer's decisions
+    low_confidence_labels: float = 0.0
+    low_confidence_decisions: float = 0.0
     macro_f1: float = 0.0
     commercial_accuracy: float = 0.0
     tag_score: Score = Score(0.0, 0.0)
@@ -155,6 +186,11 @@ def evaluate(labels: Mapping[str, Verdict], predictions: Mapping[str, Verdict]) 
     if not pairs:
         return result
     result.category_accuracy = _share(gold.category == pred.category for gold, pred in pairs)
+    sure = [(gold, pred) for gold, pred in pairs if gold.confidence == "high"]
+    result.high_confidence_compared = len(sure)
+    result.high_confidence_accuracy = _share(g.category == p.category for g, p in sure)
+    result.low_confidence_labels = _share(gold.confidence == "low" for gold, _ in pairs)
+    result.low_confidence_decisions = _share(pred.confidence == "low" for _, pred in pairs)
     result.commercial_accuracy = _share(
         gold.is_commercial == pred.is_commercial for gold, pred in pairs
     )
@@ -219,6 +255,10 @@ def format_evaluation(result: Evaluation, *, worst: int = 8) -> str:
             else ""
         ),
         f"primary category accuracy:   {result.category_accuracy:.3f}",
+        f"  on high-confidence labels: {result.high_confidence_accuracy:.3f}"
+        f"  ({result.high_confidence_compared} labels)",
+        f"low-confidence labels:       {result.low_confidence_labels:.3f}",
+        f"low-confidence decisions:    {result.low_confidence_decisions:.3f}",
         f"macro-F1 over categories:    {result.macro_f1:.3f}",
         f"is_commercial accuracy:      {result.commercial_accuracy:.3f}",
         f"tags precision / recall:     {result.tag_score.precision:.3f} / "
@@ -235,3 +275,50 @@ def format_evaluation(result: Evaluation, *, worst: int = 8) -> str:
             taken_for = ", ".join(f"{c.value} ×{n}" for c, n in taken.most_common())
             lines.append(f"  {category.value:<24} {missed:>3} / {total:<3} → {taken_for}")
     return "\n".join(lines)
+
+
+# The columns of the table over several labelled sets: (heading, width, value of an evaluation).
+_SUMMARY_COLUMNS: tuple[tuple[str, int, Callable[[Evaluation], float]], ...] = (
+    ("accuracy", 8, lambda e: e.category_accuracy),
+    ("acc high", 8, lambda e: e.high_confidence_accuracy),
+    ("low lbl", 7, lambda e: e.low_confidence_labels),
+    ("low dec", 7, lambda e: e.low_confidence_decisions),
+    ("macro-F1", 8, lambda e: e.macro_f1),
+    ("commerc", 7, lambda e: e.commercial_accuracy),
+    ("bld P", 5, lambda e: _discard_score(e, "production_builder").precision),
+    ("bld R", 5, lambda e: _discard_score(e, "production_builder").recall),
+    ("bld F1", 6, lambda e: _discard_score(e, "production_builder").f1),
+    ("junk F1", 7, lambda e: _discard_score(e, "junk").f1),
+)
+
+
+def _discard_score(result: Evaluation, reason: str) -> Score:
+    return result.discards.get(reason, Score(0.0, 0.0))
+
+
+def format_summary(results: Sequence[tuple[str, Evaluation]]) -> str:
+    """One row per labelled set and the unweighted mean over the sets (each set counts once,
+    whatever its size)."""
+    name_width = max(len("mean"), *(len(name) for name, _ in results))
+    header = f"{'set':<{name_width}}  {'n':>4}  " + "  ".join(
+        f"{title:>{width}}" for title, width, _ in _SUMMARY_COLUMNS
+    )
+    lines = [header]
+    for name, result in results:
+        lines.append(
+            f"{name:<{name_width}}  {result.compared:>4}  "
+            + "  ".join(f"{value(result):>{width}.3f}" for _, width, value in _SUMMARY_COLUMNS)
+        )
+    lines.append(
+        f"{'mean':<{name_width}}  {'':>4}  "
+        + "  ".join(
+            f"{mean_of(results, value):>{width}.3f}" for _, width, value in _SUMMARY_COLUMNS
+        )
+    )
+    return "\n".join(lines)
+
+
+def mean_of(
+    results: Sequence[tuple[str, Evaluation]], value: Callable[[Evaluation], float]
+) -> float:
+    return sum(value(result) for _, result in results) / len(results) if results else 0.0

@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
 
 from schemas.taxonomy import Category
-from services.categorizer.evaluation import LabelsError, Verdict, evaluate, read_labels
+from services.categorizer.evaluation import (
+    LabelsError,
+    Verdict,
+    confidence_of,
+    evaluate,
+    read_labels,
+)
 from services.cli import main as leadstream
 
 AUSTIN = "austin_permits_2015-01_to_2016-04.csv"
@@ -116,3 +123,124 @@ def test_categorize_command_writes_one_row_per_permit_with_the_label_columns(
     assert "stale" not in discards
     assert sum(row["discard"] == "invalid" for row in rows) == 5
     assert "1,258 permits written" in capsys.readouterr().out
+
+
+def test_high_confidence_accuracy_and_low_confidence_shares() -> None:
+    labels = {
+        "1": Verdict("1", Category.POOL, frozenset(), False, "none"),
+        "2": Verdict("2", Category.HVAC, frozenset(), False, "none", confidence="low"),
+    }
+    predictions = {
+        "1": Verdict("1", Category.POOL, frozenset(), False, "none"),
+        "2": Verdict("2", Category.PLUMBING, frozenset(), False, "none", confidence="low"),
+    }
+    result = evaluate(labels, predictions)
+    assert result.category_accuracy == 0.5
+    assert result.high_confidence_accuracy == 1.0
+    assert result.high_confidence_compared == 1
+    assert result.low_confidence_labels == 0.5
+    assert result.low_confidence_decisions == 0.5
+
+
+def test_the_categorizers_confidence_is_read_from_its_evidence() -> None:
+    assert confidence_of(["description:pool", "confidence:low (weak evidence)"]) == "low"
+    assert confidence_of(["description:pool", "confidence:high"]) == "high"
+    assert confidence_of(["description:pool"]) == "high"  # output of older rules
+
+
+def test_a_labels_file_with_a_bad_confidence_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text(
+        "permit_number,category,tags,is_commercial,discard,confidence\n"
+        "2015-1 BP,pool,,0,none,high\n"
+        "2015-2 BP,pool,,0,none,maybe\n"
+    )
+    with pytest.raises(LabelsError, match=r"labels.csv:3: confidence"):
+        read_labels(path)
+
+
+def _labels_file(path: Path, rows: list[tuple[str, str]]) -> Path:
+    path.write_text(
+        "permit_number,category,tags,is_commercial,discard,confidence\n"
+        + "".join(f"{number},{category},,0,none,high\n" for number, category in rows)
+    )
+    return path
+
+
+def _jsonl(path: Path, permits: list[tuple[str, str]]) -> Path:
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "jurisdiction": "austin_tx",
+                    "permit_number": number,
+                    "property_address": "1 MAIN ST",
+                    "work_description": description,
+                }
+            )
+            + "\n"
+            for number, description in permits
+        )
+    )
+    return path
+
+
+def test_eval_measures_several_sets_in_one_run_and_prints_the_mean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _jsonl(tmp_path / "permits.jsonl", [("P1", "new pool"), ("P2", "reroof house")])
+    right = _labels_file(tmp_path / "right.csv", [("P1", "pool"), ("P2", "roof")])
+    half = _labels_file(tmp_path / "half.csv", [("P1", "pool"), ("P2", "siding")])
+    code = leadstream(
+        [
+            "eval",
+            "categorize",
+            "--as-of",
+            "2015-12-31",
+            "--set",
+            str(right),
+            str(data),
+            "jsonl",
+            "--set",
+            str(half),
+            str(data),
+            "jsonl",
+        ]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "== right (permits.jsonl)" in out and "== half (permits.jsonl)" in out
+    assert out.count("primary category accuracy:") == 2
+    table = {line.split()[0]: line.split() for line in out.splitlines()[-3:]}
+    assert table["right"][1:3] == ["2", "1.000"]
+    assert table["half"][1:3] == ["2", "0.500"]
+    assert table["mean"][1] == "0.750"  # each set counts once
+
+
+def test_eval_with_the_single_set_flags_prints_one_table_and_no_mean(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = _jsonl(tmp_path / "permits.jsonl", [("P1", "new pool")])
+    labels = _labels_file(tmp_path / "labels.csv", [("P1", "pool")])
+    code = leadstream(
+        ["eval", "categorize", "--data", str(data), "--format", "jsonl", "--labels", str(labels)]
+    )
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "primary category accuracy:   1.000" in out
+    assert "mean" not in out
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--data", "x.csv", "--format", "austin"],  # no labels
+        [],  # no set at all
+        ["--set", "l.csv", "x.csv", "excel"],  # unknown format
+    ],
+)
+def test_eval_refuses_an_incomplete_set(
+    arguments: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert leadstream(["eval", "categorize", *arguments]) == 2
+    assert "leadstream eval categorize:" in capsys.readouterr().err
