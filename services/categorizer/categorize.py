@@ -27,6 +27,9 @@ FLAG_ISSUED_DATE_UNKNOWN = "issued_date_unknown"
 FLAG_ISSUED_AFTER_AS_OF = "issued_after_as_of"
 FLAG_NO_DESCRIPTION = "no_description"
 FLAG_NO_EVIDENCE = "no_category_evidence"
+# Evidence at or below this priority is weak: a bare trade permit type ("Electrical"), a vague
+# work word ("remodel", "Addition"). A decision resting on it is low confidence.
+WEAK_PRIORITY = 30
 
 
 _Evidence = Hit[PhraseGroup]
@@ -87,6 +90,7 @@ def categorize(
     shown_text = list(dict.fromkeys(str(e) for e in shown if e is not None))
     if builder is not None:
         shown_text.append(builder)
+    shown_text.append(_confidence(decider, standing, base))
 
     categorization = Categorization(
         category=category,
@@ -113,6 +117,26 @@ def categorize(
         categorization=categorization,
         discarded_at=as_of,
     )
+
+
+def _confidence(
+    decider: _Evidence | None, standing: dict[Category, _Standing], base: Category
+) -> str:
+    """How sure the decision is, as an evidence entry: ``confidence:high`` or
+    ``confidence:low (why)``. Low when nothing, or only weak evidence, decided the category,
+    or when another category had evidence just as strong."""
+    if decider is None:
+        return "confidence:low (no category evidence)"
+    if decider.value.priority <= WEAK_PRIORITY:
+        return f"confidence:low (only weak evidence: {decider})"
+    rivals = sorted(
+        category.value
+        for category, other in standing.items()
+        if category != base and other.priority == standing[base].priority
+    )
+    if rivals:
+        return f"confidence:low (as strong: {', '.join(rivals)})"
+    return "confidence:high"
 
 
 def _discard(

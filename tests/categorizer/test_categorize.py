@@ -100,8 +100,35 @@ def test_portal_fields_decide_when_there_is_no_description(rules: Rules) -> None
     permit = make_permit(None, permit_type="Mechanical", permit_class="General")
     result = kept(categorize(permit, rules, AS_OF))
     assert result.categorization.category is Category.HVAC
-    assert result.categorization.evidence == ["permit_type:mechanical"]
+    assert result.categorization.evidence == [
+        "permit_type:mechanical",
+        "confidence:low (only weak evidence: permit_type:mechanical)",
+    ]
     assert "no_description" in result.categorization.flags
+
+
+@pytest.mark.parametrize(
+    ("description", "fields", "confidence"),
+    [
+        ("Construct new in-ground pool", {}, "high"),
+        # a bare trade permit type and nothing else
+        (None, {"permit_type": "Electrical"}, "low"),
+        # only a vague work word
+        ("Remodel", {}, "low"),
+        # nothing recognisable
+        ("Austin Water violation", {}, "low"),
+        # two projects named just as strongly
+        ("reroof and replace siding", {}, "low"),
+    ],
+)
+def test_every_decision_says_how_sure_it_is(
+    rules: Rules, description: str | None, fields: dict[str, str], confidence: str
+) -> None:
+    categorization = categorize(make_permit(description, **fields), rules, AS_OF).categorization
+    assert categorization is not None
+    entries = [e for e in categorization.evidence if e.startswith("confidence:")]
+    assert len(entries) == 1
+    assert entries[0].split()[0] == f"confidence:{confidence}"
 
 
 def test_nothing_recognisable_is_other_and_says_so(rules: Rules) -> None:
