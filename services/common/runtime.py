@@ -113,6 +113,22 @@ class _Delivery:
 # The broker will never take a record this size on this topic as configured.
 _TOO_LARGE = {KafkaError.MSG_SIZE_TOO_LARGE}
 _RESEND_BACKOFF_MAX_S = 30.0
+_PROBE_INTERVAL_S = 0.2
+
+
+@dataclass
+class _PoisonWatch:
+    """One message's failures in a row that each happened while the stage's dependencies
+    answered. Any failure seen with them down starts the count again: when a database comes
+    back, every message that failed during the outage fails once more "with it up" (its last
+    error and the first good probe cross), and that must not add up to a verdict."""
+
+    limit: int
+    count: int = 0
+
+    def failed(self, dependencies_up: bool) -> bool:
+        self.count = self.count + 1 if dependencies_up else 0
+        return self.count >= self.limit
 
 
 class StreamRuntime:
@@ -150,6 +166,7 @@ class StreamRuntime:
         # Handler failures since the stage's last success, over every message in flight.
         self._failure_streak = 0
         self._failing_since: float | None = None
+        self._probed_at, self._probed_up = -_PROBE_INTERVAL_S, False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -265,6 +282,7 @@ class StreamRuntime:
         the same message failing ``poison_attempts`` times while the dependencies answer is
         the message's fault, and it goes to the DLQ with the error."""
         delay, failures = 0.1, 0
+        poison = _PoisonWatch(self.settings.poison_attempts)
         while True:
             started = time.perf_counter()
             try:
@@ -272,8 +290,8 @@ class StreamRuntime:
             except Exception as exc:
                 failures += 1
                 self._handler_failed(exc, failures, delay, permit_key)
-                if failures >= self.settings.poison_attempts and self._dependencies_up():
-                    return self._poisoned(exc, failures, permit_key)
+                if poison.failed(self._dependencies_up()):
+                    return self._poisoned(exc, poison.count, permit_key)
                 self._idle(delay)
                 delay = min(delay * 2, self.settings.retry_backoff_max_s)
                 continue
@@ -282,13 +300,20 @@ class StreamRuntime:
             return result
 
     def _dependencies_up(self) -> bool:
+        """The stage's probe, asked at most every 0.2 s: 200 messages failing at once through
+        an outage must not become 200 probes of the database that is down."""
         probe = self.stage.dependencies_up
         if probe is None:
             return False
+        now = time.monotonic()
+        if now - self._probed_at < _PROBE_INTERVAL_S:
+            return self._probed_up
         try:
-            return bool(probe())
+            up = bool(probe())
         except Exception:
-            return False
+            up = False
+        self._probed_at, self._probed_up = time.monotonic(), up
+        return up
 
     def _poisoned(self, exc: Exception, failures: int, permit_key: str | None) -> BadInput:
         log.error(
@@ -388,6 +413,7 @@ class StreamRuntime:
 
     async def _call_async(self, handle: AsyncHandler, value: Any) -> Outputs | BadInput:
         delay, failures = 0.1, 0
+        poison = _PoisonWatch(self.settings.poison_attempts)
         while True:
             started = time.perf_counter()
             try:
@@ -397,10 +423,8 @@ class StreamRuntime:
             except Exception as exc:
                 failures += 1
                 self._handler_failed(exc, failures, delay, _key_of(value))
-                if failures >= self.settings.poison_attempts and await asyncio.to_thread(
-                    self._dependencies_up
-                ):
-                    return self._poisoned(exc, failures, _key_of(value))
+                if poison.failed(await asyncio.to_thread(self._dependencies_up)):
+                    return self._poisoned(exc, poison.count, _key_of(value))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.settings.retry_backoff_max_s)
                 continue

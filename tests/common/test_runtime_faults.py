@@ -231,6 +231,36 @@ def test_a_failing_batch_is_retried_whole_while_its_dependencies_are_down(
         assert _letters(toy_kafka, expect=1) == [], "an outage must not send input to the DLQ"
 
 
+def test_messages_that_failed_through_an_outage_are_not_dead_lettered_when_it_ends(
+    toy_kafka: KafkaSettings,
+) -> None:
+    """The database answers its probe a little before the handler's own calls stop failing
+    (a server that just accepted connections, a pool with dead connections): every message
+    that failed through the outage fails once more with the database "up", and none of them
+    may be taken for a poison message."""
+    started = time.monotonic()
+
+    async def database_down_for_three_seconds(permit: RawPermit) -> Sequence[Output]:
+        if time.monotonic() - started < 3.0:
+            raise ConnectionError("the database system is starting up")
+        return echo(permit)
+
+    stage = Stage(
+        name="toy-async",
+        inputs={"permits.raw": RawPermit},
+        handle_async=database_down_for_three_seconds,
+        dependencies_up=lambda: time.monotonic() - started >= 2.5,
+    )
+    inputs = [permit_json(i) for i in range(50)]
+    publish(toy_kafka, "permits.raw", inputs)
+    settings = RuntimeSettings(max_in_flight=50, commit_interval_s=0.2, poison_attempts=3)
+    with running_stage(stage, toy_kafka, settings):
+        out = read_topic(toy_kafka, TOY_OUT, expect=len(inputs))
+        letters = _letters(toy_kafka, expect=1)
+    assert letters == [], f"{len(letters)} messages dead-lettered for an outage"
+    assert sorted(k for k, _ in out) == sorted(k for k, _ in inputs)
+
+
 def _stuck_stage(dependencies: list[bool]) -> Stage:
     def handle(permit: RawPermit) -> Sequence[Output]:
         raise ValueError("Exceeds the limit (4300 digits) for integer string conversion")
@@ -253,6 +283,7 @@ def test_healthz_fails_when_the_handler_is_stuck_on_input_while_its_dependencies
         time.sleep(3)
         assert stage_runtime.healthy(), "an outage is not a reason to restart the stage"
         dependencies[0] = True
+        time.sleep(0.5)  # the runtime asks the probe at most every 0.2 s
         assert not stage_runtime.healthy(), "stuck on one input with everything up"
 
 
