@@ -116,6 +116,10 @@ _RESEND_BACKOFF_MAX_S = 30.0
 _PROBE_INTERVAL_S = 0.2
 
 
+class _StopWhileRetrying(Exception):
+    """A stop was asked for while a handler kept failing: leave its input uncommitted."""
+
+
 @dataclass
 class _PoisonWatch:
     """One message's failures in a row that each happened while the stage's dependencies
@@ -231,7 +235,11 @@ class StreamRuntime:
             self._backpressure(self._tracker.unfinished, self.settings.max_unacked)
             batch = self._take(self.settings.batch_size, timeout=0.2)
             if batch:
-                self._process_sync(batch)
+                try:
+                    self._process_sync(batch)
+                except _StopWhileRetrying:
+                    log.warning("stopped while retrying; unfinished input is redone on restart")
+                    break
             self._maybe_commit()
             metrics.IN_FLIGHT.labels(self.stage.name).set(self._tracker.unfinished)
 
@@ -259,6 +267,8 @@ class StreamRuntime:
             except Exception as exc:
                 failures += 1
                 self._handler_failed(exc, failures, delay, None)
+                if self._stopping:
+                    raise _StopWhileRetrying from exc
                 if self._dependencies_up():
                     break
                 self._idle(delay)
@@ -290,6 +300,8 @@ class StreamRuntime:
             except Exception as exc:
                 failures += 1
                 self._handler_failed(exc, failures, delay, permit_key)
+                if self._stopping:
+                    raise _StopWhileRetrying from exc
                 if poison.failed(self._dependencies_up()):
                     return self._poisoned(exc, poison.count, permit_key)
                 self._idle(delay)

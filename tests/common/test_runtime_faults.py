@@ -332,3 +332,21 @@ def test_a_partition_lost_with_a_full_backlog_does_not_handle_the_stale_backlog(
     twice = [k for k, n in counts.items() if n > 1]
     # Only the calls started before the partitions went (two slots, twice) may be redone.
     assert len(twice) <= 4, f"{len(twice)} messages handled twice: {calls}"
+
+
+def test_a_stop_during_an_outage_is_prompt_and_the_input_is_redone_after_restart(
+    toy_kafka: KafkaSettings,
+) -> None:
+    def database_down(permit: RawPermit) -> Sequence[Output]:
+        raise ConnectionError("connection refused")
+
+    stage = Stage(name="toy", inputs={"permits.raw": RawPermit}, handle=database_down)
+    publish(toy_kafka, "permits.raw", [permit_json(1)])
+    settings = RuntimeSettings(commit_interval_s=0.2)
+    with running_stage(stage, toy_kafka, settings):
+        time.sleep(2)
+        stop_asked = time.monotonic()
+    assert time.monotonic() - stop_asked < 10, "SIGTERM waited for the outage to end"
+    with running_stage(toy_stage(), toy_kafka, settings):
+        out = read_topic(toy_kafka, TOY_OUT, expect=1)
+    assert [k for k, _ in out] == [permit_json(1)[0]]
