@@ -69,6 +69,17 @@ def categorize(
     )
     decider = standing[base].decider if base in standing else None
     commercial, commercial_evidence = _commercial(fields, description)
+    if commercial_evidence is None:
+        commercial, owner_evidence = _owner_commercial(permit, rules)
+        commercial_evidence = owner_evidence
+    lot_owner = _lot_owner(permit, rules)
+    weak = decider is None or decider.value.priority <= WEAK_PRIORITY
+    sub_permit = any(item.value.sub_permit for item in fields)
+    new_home_of = None
+    if sub_permit and weak and not commercial and lot_owner is not None:
+        # A trade sub-permit on a builder's, developer's or company's lot, with no project of
+        # its own in the description: the trade work of the house being built there.
+        base, new_home_of = Category.NEW_CONSTRUCTION, lot_owner
     category = rules.commercial_variants.get(base, base) if commercial else base
     tags, tag_evidence = _tags(description, base, category, commercial, rules)
 
@@ -85,12 +96,21 @@ def categorize(
         flags.append(FLAG_NO_EVIDENCE)
 
     builder = _production_builder(permit, base, rules)
+    # Work on a builder's lot that names no project of its own is the builder's.
+    if (
+        builder is None
+        and lot_owner is not None
+        and (new_home_of or (lot_owner.builder and not permit.work_description))
+    ):
+        builder = f"{permit.owner_name!r} ({lot_owner.phrase!r}) owns the lot"
     junk = _junk(evidence, decider)
     shown = [decider, commercial_evidence, *tag_evidence, junk[1] if junk else None]
     shown_text = list(dict.fromkeys(str(e) for e in shown if e is not None))
+    if new_home_of is not None:
+        shown_text.insert(0, f"sub-permit on the lot of owner_name:{new_home_of.phrase}")
     if builder is not None:
         shown_text.append(builder)
-    shown_text.append(_confidence(decider, standing, base))
+    shown_text.append(_confidence(decider, standing, base, new_home_of))
 
     categorization = Categorization(
         category=category,
@@ -120,11 +140,19 @@ def categorize(
 
 
 def _confidence(
-    decider: _Evidence | None, standing: dict[Category, _Standing], base: Category
+    decider: _Evidence | None,
+    standing: dict[Category, _Standing],
+    base: Category,
+    new_home_of: LotOwner | None,
 ) -> str:
     """How sure the decision is, as an evidence entry: ``confidence:high`` or
     ``confidence:low (why)``. Low when nothing, or only weak evidence, decided the category,
-    or when another category had evidence just as strong."""
+    or when another category had evidence just as strong. A sub-permit read as a new home is
+    high only when a builder is named on the lot."""
+    if new_home_of is not None:
+        if new_home_of.named:
+            return "confidence:high"
+        return f"confidence:low (a new home inferred from the lot's owner: {new_home_of.phrase})"
     if decider is None:
         return "confidence:low (no category evidence)"
     if decider.value.priority <= WEAK_PRIORITY:
@@ -245,6 +273,44 @@ def _junk(evidence: Sequence[_Evidence], decider: _Evidence | None) -> tuple[str
         if item.value.junk is not None and item.value.junk_if is JunkScope.ANYWHERE:
             return item.value.junk, item
     return None
+
+
+@dataclass(frozen=True)
+class LotOwner:
+    """A company owns the lot: a named builder, a builder's or land developer's name shape,
+    or just a company (not a person)."""
+
+    phrase: str
+    builder: bool  # a builder or land developer, not merely a company
+    named: bool  # a named production builder
+
+
+def _lot_owner(permit: RawPermit, rules: Rules) -> LotOwner | None:
+    if not permit.owner_name:
+        return None
+    hits = list(rules.lot_owner_names.find(words(permit.owner_name)))
+    signals = {hit.value: hit.phrase for hit in hits}
+    if "named" in signals:
+        return LotOwner(signals["named"], builder=True, named=True)
+    if "not_builder" in signals:
+        return None
+    for signal in ("pattern", "lot_owner"):
+        if signal in signals:
+            return LotOwner(signals[signal], builder=True, named=False)
+    if "company" in signals:
+        return LotOwner(signals["company"], builder=False, named=False)
+    return None
+
+
+def _owner_commercial(permit: RawPermit, rules: Rules) -> tuple[bool, _Evidence | None]:
+    """A church, school, hospital or government owns the property."""
+    if permit.owner_name:
+        for hit in rules.owner_commercial.find(words(permit.owner_name)):
+            return True, Hit(hit.position, hit.phrase, _OWNER_COMMERCIAL, "owner_name")
+    return False, None
+
+
+_OWNER_COMMERCIAL = PhraseGroup(phrases=["owner"], commercial=True)
 
 
 def _production_builder(permit: RawPermit, base: Category, rules: Rules) -> str | None:

@@ -45,11 +45,16 @@ class PhraseGroup(_Strict):
     junk_if: JunkScope | None = None
     commercial: bool | None = None
     replacement: bool = False
+    # The permit hangs under a building permit filed earlier (Fort Worth's "Umbrella" trade
+    # permits): its trade is part of a larger project the permit itself does not name.
+    sub_permit: bool = False
     ignore: bool = False
 
     @model_validator(mode="after")
     def _one_meaning(self) -> PhraseGroup:
-        if self.ignore and (self.category or self.junk or self.replacement or self.commercial):
+        if self.ignore and (
+            self.category or self.junk or self.replacement or self.commercial or self.sub_permit
+        ):
             raise ValueError("an ignore group carries no other meaning")
         if self.category is not None and self.priority == 0:
             raise ValueError("a category group needs a priority (1-100)")
@@ -64,11 +69,13 @@ class PhraseGroup(_Strict):
             or self.category
             or self.junk
             or self.replacement
+            or self.sub_permit
             or self.commercial is not None
         )
         if not meaningful:
             raise ValueError(
-                "the group says nothing: give a category, junk, commercial, replacement or ignore"
+                "the group says nothing: give a category, junk, commercial, replacement,"
+                " sub_permit or ignore"
             )
         return self
 
@@ -79,6 +86,11 @@ class ProductionBuilders(_Strict):
     name_patterns: list[str] = Field(default_factory=list)
     not_builders: list[str] = Field(default_factory=list)
     description_flags: list[str] = Field(default_factory=list)
+    # Read in the owner's name only, on permits that name no project of their own (a trade
+    # sub-permit, a permit without description): the lot is a builder's or land developer's.
+    lot_owner_patterns: list[str] = Field(default_factory=list)
+    # Words that make an owner's name a company's rather than a person's.
+    company_words: list[str] = Field(default_factory=list)
 
 
 class TagRules(_Strict):
@@ -96,6 +108,9 @@ class RulesFile(_Strict):
     production_builders: ProductionBuilders
     description: list[PhraseGroup]
     fields: list[PhraseGroup]
+    # Words in the owner's name that say the property is not a home (church, school, hospital,
+    # a city): read only when neither the portal's fields nor the description say.
+    owner_commercial: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _complete_taxonomy(self) -> RulesFile:
@@ -105,7 +120,7 @@ class RulesFile(_Strict):
         return self
 
 
-BuilderSignal = Literal["named", "pattern", "not_builder"]
+BuilderSignal = Literal["named", "pattern", "not_builder", "lot_owner", "company"]
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per load
@@ -124,6 +139,9 @@ class Rules:
     builder_scope: frozenset[Category]
     builder_names: PhraseTable[BuilderSignal]
     builder_description: PhraseTable[BuilderSignal]
+    # named, pattern, not_builder, lot_owner and company signals, for the owner's name
+    lot_owner_names: PhraseTable[BuilderSignal]
+    owner_commercial: PhraseTable[bool]
 
 
 def load_rules(path: Path = DEFAULT_RULES_PATH) -> Rules:
@@ -159,6 +177,19 @@ def compile_rules(rules: RulesFile) -> Rules:
         builder_description.add(pattern, "not_builder")
     for pattern in builders.description_flags:
         builder_description.add(pattern, "named")
+    lot_owner_names: PhraseTable[BuilderSignal] = PhraseTable()
+    for signal, patterns in (
+        ("named", builders.names),
+        ("pattern", builders.name_patterns),
+        ("lot_owner", builders.lot_owner_patterns),
+        ("not_builder", builders.not_builders),
+        ("company", builders.company_words),
+    ):
+        for pattern in patterns:
+            lot_owner_names.add(pattern, signal)  # type: ignore[arg-type]
+    owner_commercial: PhraseTable[bool] = PhraseTable()
+    for pattern in rules.owner_commercial:
+        owner_commercial.add(pattern, True)
     return Rules(
         version=rules.rules_version,
         stale_after_days=rules.stale_after_days,
@@ -172,6 +203,8 @@ def compile_rules(rules: RulesFile) -> Rules:
         builder_scope=frozenset(builders.applies_to),
         builder_names=builder_names.freeze(),
         builder_description=builder_description.freeze(),
+        lot_owner_names=lot_owner_names.freeze(),
+        owner_commercial=owner_commercial.freeze(),
     )
 
 

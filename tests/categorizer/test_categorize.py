@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 import pytest
 
 from schemas.discards import DiscardedPermit
-from schemas.permits import CategorizedPermit
+from schemas.permits import CategorizedPermit, RawPermit
 from schemas.taxonomy import Category, TradeGroup
 from services.categorizer.categorize import (
     FLAG_ISSUED_DATE_UNKNOWN,
@@ -347,3 +348,113 @@ def test_unknown_issue_date_is_never_stale_and_never_brand_new(rules: Rules) -> 
 def test_the_same_input_gives_the_same_output(rules: Rules) -> None:
     permit = make_permit("Total demo of home.")
     assert categorize(permit, rules, AS_OF) == categorize(permit, rules, AS_OF)
+
+
+# ---------------------------------------------------------------- the lot's owner
+
+
+def fort_worth_trade_permit(permit_type: str, subtype: str, owner: str, **fields: Any) -> RawPermit:
+    """A Fort Worth trade permit as the portal sends most of them: no description."""
+    values: dict[str, Any] = {
+        "jurisdiction": "fort_worth_tx",
+        "permit_number": "PE26-00001",
+        "permit_type": permit_type,
+        "work_type": subtype,
+        "owner_name": owner,
+    }
+    values.update(fields)
+    return make_permit(None, **values)
+
+
+def confidence(result: CategorizedPermit | DiscardedPermit) -> str:
+    assert result.categorization is not None
+    return next(
+        e.split()[0].removeprefix("confidence:")
+        for e in result.categorization.evidence
+        if e.startswith("confidence:")
+    )
+
+
+@pytest.mark.parametrize(
+    "owner",
+    ["D R HORTON - TEXAS LTD", "DRH", "LGI HOMES - TEXAS LLC", "HT HWY 114 DEVELOPMENT LP"],
+)
+def test_a_trade_sub_permit_on_a_builders_lot_is_the_builders_new_home(
+    rules: Rules, owner: str
+) -> None:
+    permit = fort_worth_trade_permit("Electrical", "Umbrella", owner)
+    result = dropped(categorize(permit, rules, AS_OF))
+    assert result.reason == "production_builder"
+    assert result.categorization is not None
+    assert result.categorization.category is Category.NEW_CONSTRUCTION
+    assert "owner_name" in result.detail or "owns the lot" in result.detail
+
+
+def test_a_named_builder_is_high_confidence_a_company_owned_lot_is_low(rules: Rules) -> None:
+    named = fort_worth_trade_permit("Plumbing", "Umbrella", "Lennar")
+    assert confidence(categorize(named, rules, AS_OF)) == "high"
+    land_bank = fort_worth_trade_permit("Mechanical", "Umbrella", "KLLB AIV LLC")
+    result = dropped(categorize(land_bank, rules, AS_OF))
+    assert result.categorization is not None
+    assert result.categorization.category is Category.NEW_CONSTRUCTION
+    assert confidence(result) == "low"
+
+
+@pytest.mark.parametrize(
+    ("owner", "category"),
+    [
+        ("GUTIERREZ, MARCELA", Category.HVAC),  # a homeowner's own trade job
+        ("ADVENTIST HEALTH SYSTEM INC", Category.COMMERCIAL_HVAC),  # a hospital's
+    ],
+)
+def test_a_trade_sub_permit_on_a_persons_or_an_institutions_lot_keeps_its_trade(
+    rules: Rules, owner: str, category: Category
+) -> None:
+    permit = fort_worth_trade_permit("Mechanical", "Umbrella", owner)
+    assert kept(categorize(permit, rules, AS_OF)).categorization.category is category
+
+
+def test_a_standalone_trade_permit_on_a_builders_lot_is_not_read_as_a_new_home(
+    rules: Rules,
+) -> None:
+    permit = fort_worth_trade_permit("Plumbing", "Standalone", "Perry Homes")
+    result = dropped(categorize(permit, rules, AS_OF))
+    assert result.reason == "production_builder"  # the builder's lot, the builder's job
+    assert result.categorization is not None
+    assert result.categorization.category is Category.PLUMBING
+
+
+def test_irrigation_on_a_builders_lot_without_description_is_the_builders(rules: Rules) -> None:
+    permit = fort_worth_trade_permit(
+        "Plumbing Backflow", "Standalone", "Darling Homes", permit_class="Irrigation and Backflow"
+    )
+    result = dropped(categorize(permit, rules, AS_OF))
+    assert result.reason == "production_builder"
+    assert result.categorization is not None
+    assert result.categorization.category is Category.OTHER
+
+
+def test_a_homeowners_described_project_on_a_lot_still_in_a_builders_name_is_kept(
+    rules: Rules,
+) -> None:
+    permit = make_permit("New in-ground swimming pool", owner_name="WALSH RANCHES DEVELOPMENT LP")
+    assert kept(categorize(permit, rules, AS_OF)).categorization.category is Category.POOL
+
+
+@pytest.mark.parametrize(
+    "owner",
+    ["GATEWAY CHURCH", "FORT WORTH ISD", "BAYLOR ALL SAINTS MEDICAL CTR", "HASLET, CITY OF"],
+)
+def test_an_institution_owning_the_property_makes_a_bare_trade_permit_commercial(
+    rules: Rules, owner: str
+) -> None:
+    permit = fort_worth_trade_permit("Plumbing", "Standalone", owner)
+    result = kept(categorize(permit, rules, AS_OF))
+    assert result.categorization.category is Category.COMMERCIAL_PLUMBING
+
+
+def test_the_portals_residential_class_outranks_the_owners_name(rules: Rules) -> None:
+    permit = fort_worth_trade_permit(
+        "Plumbing", "Standalone", "FIRST BAPTIST CHURCH", permit_class="Residential"
+    )
+    assert kept(categorize(permit, rules, AS_OF)).categorization.category is Category.PLUMBING
