@@ -17,6 +17,8 @@ STAGE = "categorizer"
 # Structured fields read as evidence, in the order they are trusted for residential/commercial.
 EVIDENCE_FIELDS = ("permit_type", "permit_class", "work_type")
 NAME_FIELDS = ("applicant_name", "contractor_name", "owner_name")
+# Names of the firm doing the work, read for its trade ("… Custom Decks Inc").
+FIRM_FIELDS = ("contractor_name", "applicant_name")
 # Field words sort after every description word: the description decides ties.
 _FIELD_POSITION = 1_000_000
 # Tags name other sellable trades: these groups are never a tag, and an unsellable permit
@@ -59,7 +61,12 @@ def categorize(
         for index, name in enumerate(EVIDENCE_FIELDS)
         for evidence in _field_hits(rules, index, getattr(permit, name))
     ]
-    evidence = [*description, *fields]
+    names = [
+        evidence
+        for index, name in enumerate(FIRM_FIELDS)
+        for evidence in _firm_hits(rules, index, getattr(permit, name))
+    ]
+    evidence = [*description, *fields, *names]
 
     standing = _standings(evidence)
     base = max(
@@ -205,6 +212,16 @@ def _field_hits(rules: Rules, index: int, text: str | None) -> tuple[_Evidence, 
         return ()
     offset = _FIELD_POSITION * (index + 1)
     return tuple(rules.fields.find(words(text), offset, EVIDENCE_FIELDS[index]))
+
+
+@lru_cache(maxsize=8_192)
+def _firm_hits(rules: Rules, index: int, text: str | None) -> tuple[_Evidence, ...]:
+    """Contractors file many permits each: each name is read once. Names sort after the
+    portal's fields."""
+    if not text:
+        return ()
+    offset = _FIELD_POSITION * (len(EVIDENCE_FIELDS) + index + 1)
+    return tuple(rules.contractor_names.find(words(text), offset, FIRM_FIELDS[index]))
 
 
 def _standings(evidence: Sequence[_Evidence]) -> dict[Category, _Standing]:

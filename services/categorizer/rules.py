@@ -111,6 +111,8 @@ class RulesFile(_Strict):
     # Words in the owner's name that say the property is not a home (church, school, hospital,
     # a city): read only when neither the portal's fields nor the description say.
     owner_commercial: list[str] = Field(default_factory=list)
+    # Trade words in the contractor's or applicant's firm name.
+    contractor_names: list[PhraseGroup] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _complete_taxonomy(self) -> RulesFile:
@@ -142,6 +144,7 @@ class Rules:
     # named, pattern, not_builder, lot_owner and company signals, for the owner's name
     lot_owner_names: PhraseTable[BuilderSignal]
     owner_commercial: PhraseTable[bool]
+    contractor_names: PhraseTable[PhraseGroup]
 
 
 def load_rules(path: Path = DEFAULT_RULES_PATH) -> Rules:
@@ -205,6 +208,7 @@ def compile_rules(rules: RulesFile) -> Rules:
         builder_description=builder_description.freeze(),
         lot_owner_names=lot_owner_names.freeze(),
         owner_commercial=owner_commercial.freeze(),
+        contractor_names=_phrase_table(rules.contractor_names, "contractor_names"),
     )
 
 

@@ -458,3 +458,82 @@ def test_the_portals_residential_class_outranks_the_owners_name(rules: Rules) ->
         "Plumbing", "Standalone", "FIRST BAPTIST CHURCH", permit_class="Residential"
     )
     assert kept(categorize(permit, rules, AS_OF)).categorization.category is Category.PLUMBING
+
+
+# ---------------------------------------------------------------- the firm's trade name
+
+
+def cary_permit(application_type: str, contractor: str | None, **fields: Any) -> RawPermit:
+    """A Cary permit: no description, the application type and the general contractor."""
+    values: dict[str, Any] = {
+        "jurisdiction": "cary_nc",
+        "permit_number": "14 - 1",
+        "permit_type": application_type,
+        "contractor_name": contractor,
+        "owner_name": "ROBERT & CHRISTINE SMITH",
+        "issued_date": None,
+    }
+    values.update(fields)
+    return make_permit(None, **values)
+
+
+@pytest.mark.parametrize(
+    ("contractor", "category"),
+    [
+        ("GARUDA CUSTOM DECKS INC", Category.OUTDOOR_LIVING),
+        ("EVOLUTIONARY DECKING INC", Category.OUTDOOR_LIVING),
+        ("CARY TOWNE SIDING & PAINT", Category.SIDING),
+        ("POWERLIFT FOUNDATION REPAIR", Category.FOUNDATION),
+        ("Well Done Roofing Construction LLC", Category.ROOF),
+        ("BEAVER'S CONSTRUCTION COMPANY", Category.REMODEL),  # a general contractor says nothing
+        ("DYNAMIC PLUMBING INC", Category.REMODEL),  # a plumber's alteration: a bath remodel
+        (None, Category.REMODEL),
+    ],
+)
+def test_a_generic_alteration_takes_the_trade_of_the_firm_that_filed_it(
+    rules: Rules, contractor: str | None, category: Category
+) -> None:
+    permit = cary_permit("BLDG - RESIDENTIAL ALT/ADD", contractor)
+    assert kept(categorize(permit, rules, AS_OF)).categorization.category is category
+
+
+def test_the_description_outranks_the_firms_name(rules: Rules) -> None:
+    permit = make_permit("Replace water heater", contractor_name="Acme Decks & Patios LLC")
+    result = dropped(categorize(permit, rules, AS_OF))
+    assert result.reason == "junk:water_heater"
+
+
+def test_a_sign_company_on_an_electrical_permit_is_a_sign(rules: Rules) -> None:
+    permit = cary_permit("ELEC - NON-RESIDENTIAL ALTERATION", "CAROLINA SIGN & SERVICE")
+    result = dropped(categorize(permit, rules, AS_OF))
+    assert result.reason == "junk:signage"
+    # "Signature" and "Design" are other words, not signs
+    for contractor in ("TROPHY SIGNATURE REMODEL", "IMPERIAL DESIGN BUILDERS, INC"):
+        kept(categorize(cary_permit("BLDG - RESIDENTIAL ALT/ADD", contractor), rules, AS_OF))
+
+
+def test_a_backup_battery_is_solar_work(rules: Rules) -> None:
+    permit = make_permit(
+        "BACKUP BATTERY, MPU", permit_type="Residential Accessory Struct", work_type="New"
+    )
+    assert kept(categorize(permit, rules, AS_OF)).categorization.category is Category.SOLAR
+
+
+# ---------------------------------------------------------------- water and sewer types
+
+
+def test_a_residential_water_sewer_connection_is_a_new_homes_utility_tap(rules: Rules) -> None:
+    tap = cary_permit("MORRISVILLE RESIDENTIAL WATER/SEWER", None)
+    result = kept(categorize(tap, rules, AS_OF))
+    assert result.categorization.category is Category.NEW_CONSTRUCTION
+    assert confidence(result) == "low"
+    builder = cary_permit("MORRISVILLE RESIDENTIAL WATER/SEWER", None, owner_name="PULTE GROUP")
+    assert dropped(categorize(builder, rules, AS_OF)).reason == "production_builder"
+
+
+def test_replacing_existing_water_sewer_lines_is_sewer_repair(rules: Rules) -> None:
+    permit = cary_permit("REPLACE EXISTING WATER/SEWER LINE(S)", "ROTO-ROOTER")
+    result = dropped(categorize(permit, rules, AS_OF))
+    assert result.reason == "junk:sewer_repair"
+    assert result.categorization is not None
+    assert result.categorization.category is Category.PLUMBING
