@@ -311,6 +311,8 @@ def _lot_owner(permit: RawPermit, rules: Rules) -> LotOwner | None:
         return LotOwner(signals["named"], builder=True, named=True)
     if "not_builder" in signals:
         return None
+    if "," in permit.owner_name and not signals.keys() & {"pattern", "company"}:
+        return None  # "HOMES, TAYLOR": a person written last name first
     for signal in ("pattern", "lot_owner"):
         if signal in signals:
             return LotOwner(signals[signal], builder=True, named=False)

@@ -537,3 +537,14 @@ def test_replacing_existing_water_sewer_lines_is_sewer_repair(rules: Rules) -> N
     assert result.reason == "junk:sewer_repair"
     assert result.categorization is not None
     assert result.categorization.category is Category.PLUMBING
+
+
+def test_a_person_named_last_name_first_is_not_a_builder_shape(rules: Rules) -> None:
+    permit = fort_worth_trade_permit(
+        "Residential Building Permit", "New", "HOMES, TAYLOR", permit_number="PB26-1"
+    )
+    kept(categorize(permit, rules, AS_OF))
+    company = fort_worth_trade_permit(
+        "Residential Building Permit", "New", "Riverside Homes, LLC", permit_number="PB26-2"
+    )
+    assert dropped(categorize(company, rules, AS_OF)).reason == "production_builder"
