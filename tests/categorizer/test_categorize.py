@@ -548,3 +548,18 @@ def test_a_person_named_last_name_first_is_not_a_builder_shape(rules: Rules) -> 
         "Residential Building Permit", "New", "Riverside Homes, LLC", permit_number="PB26-2"
     )
     assert dropped(categorize(company, rules, AS_OF)).reason == "production_builder"
+
+
+@pytest.mark.parametrize(
+    ("application_type", "category"),
+    [
+        ("ELEC - NEW NON-RESIDENTIAL", Category.NEW_CONSTRUCTION),
+        ("MECH - NEW RESIDENTIAL", Category.NEW_CONSTRUCTION),
+        ("ELEC - NON-RESIDENTIAL ALTERATION", Category.COMMERCIAL_ELECTRICAL),
+    ],
+)
+def test_a_trade_permit_for_a_new_building_is_that_buildings_new_construction(
+    rules: Rules, application_type: str, category: Category
+) -> None:
+    permit = cary_permit(application_type, "TRIANGLE ELECTRICAL SERVICES")
+    assert kept(categorize(permit, rules, AS_OF)).categorization.category is category
