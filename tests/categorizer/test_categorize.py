@@ -563,3 +563,40 @@ def test_a_trade_permit_for_a_new_building_is_that_buildings_new_construction(
 ) -> None:
     permit = cary_permit(application_type, "TRIANGLE ELECTRICAL SERVICES")
     assert kept(categorize(permit, rules, AS_OF)).categorization.category is category
+
+
+# ---------------------------------------------------------------- a new house's amenities and site
+
+
+@pytest.mark.parametrize(
+    ("description", "fields", "tags"),
+    [
+        # amenities listed in a new-home description are the house's, not projects or tags
+        (
+            "New 2 story single family residence with attached garage, covered patio and deck",
+            {},
+            [],
+        ),
+        ("new residence, outdoor kitchen and covered patio", {}, []),
+        # driveway and sidewalk sub-permits of a new house
+        ("Driveway and sidewalk for new single family residence", {}, [Category.CONCRETE]),
+        (
+            "construct new driveway approach and sidewalk",
+            {"permit_type": "Driveway / Sidewalks (DS)", "permit_class": "R- 101 Single Family"},
+            [Category.CONCRETE],
+        ),
+    ],
+)
+def test_a_new_houses_amenities_and_site_work_stay_the_new_house(
+    rules: Rules, description: str, fields: dict[str, str], tags: list[Category]
+) -> None:
+    result = kept(categorize(make_permit(description, **fields), rules, AS_OF))
+    assert result.categorization.category is Category.NEW_CONSTRUCTION
+    assert result.categorization.tags == tags
+
+
+def test_a_covered_patio_on_an_existing_house_is_the_project(rules: Rules) -> None:
+    permit = make_permit("Add covered patio to existing residence")
+    assert kept(categorize(permit, rules, AS_OF)).categorization.category is (
+        Category.OUTDOOR_LIVING
+    )
