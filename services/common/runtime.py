@@ -15,6 +15,7 @@ import asyncio
 import base64
 import logging
 import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -251,7 +252,7 @@ class StreamRuntime:
         assert handle is not None
         for taken in batch:
             call = partial(_guard, handle, taken.value)
-            self._finish(taken, self._retrying(call, _key_of(taken.value)))
+            self._finish(taken, self._retrying(call, taken))
 
     def _process_batch(self, handle_batch: BatchHandler, batch: list[_Taken]) -> None:
         """The whole batch while it works; through an outage, the whole batch again; but when
@@ -285,14 +286,15 @@ class StreamRuntime:
         )
         for taken in batch:
             call = partial(_handle_alone, handle_batch, taken.value)
-            self._finish(taken, self._retrying(call, _key_of(taken.value)))
+            self._finish(taken, self._retrying(call, taken))
 
-    def _retrying(self, call: Callable[[], Outputs | BadInput], permit_key: str | None) -> Any:
+    def _retrying(self, call: Callable[[], Outputs | BadInput], taken: _Taken) -> Any:
         """Run ``call`` until it succeeds. An error is retried with backoff (an outage ends);
         the same message failing ``poison_attempts`` times while the dependencies answer is
         the message's fault, and it goes to the DLQ with the error."""
         delay, failures = 0.1, 0
-        poison = _PoisonWatch(self.settings.poison_attempts)
+        permit_key = _key_of(taken.value)
+        poison = self._poison_watch(taken)
         while True:
             started = time.perf_counter()
             try:
@@ -310,6 +312,12 @@ class StreamRuntime:
             self._handler_seconds.observe(time.perf_counter() - started)
             self._handler_succeeded(permit_key)
             return result
+
+    def _poison_watch(self, taken: _Taken) -> _PoisonWatch:
+        # A DLQ record dead-lettered again would come straight back to the store, for ever:
+        # one that keeps failing waits instead (and /healthz says the stage is stuck).
+        never = taken.topic == Topic.DLQ.value
+        return _PoisonWatch(sys.maxsize if never else self.settings.poison_attempts)
 
     def _dependencies_up(self) -> bool:
         """The stage's probe, asked at most every 0.2 s: 200 messages failing at once through
@@ -410,7 +418,7 @@ class StreamRuntime:
                 self._keep_polling(limit=1)
                 last_poll = time.monotonic()
             for item in taken:
-                running[asyncio.create_task(self._call_async(handle, item.value))] = item
+                running[asyncio.create_task(self._call_async(handle, item))] = item
             if running:
                 done, _ = await asyncio.wait(
                     running, timeout=0.005, return_when=asyncio.FIRST_COMPLETED
@@ -423,9 +431,10 @@ class StreamRuntime:
             metrics.IN_FLIGHT.labels(self.stage.name).set(len(running))
         await self._finish_in_flight(running)
 
-    async def _call_async(self, handle: AsyncHandler, value: Any) -> Outputs | BadInput:
+    async def _call_async(self, handle: AsyncHandler, taken: _Taken) -> Outputs | BadInput:
+        value = taken.value
         delay, failures = 0.1, 0
-        poison = _PoisonWatch(self.settings.poison_attempts)
+        poison = self._poison_watch(taken)
         while True:
             started = time.perf_counter()
             try:

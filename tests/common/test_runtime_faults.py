@@ -350,3 +350,26 @@ def test_a_stop_during_an_outage_is_prompt_and_the_input_is_redone_after_restart
     with running_stage(toy_stage(), toy_kafka, settings):
         out = read_topic(toy_kafka, TOY_OUT, expect=1)
     assert [k for k, _ in out] == [permit_json(1)[0]]
+
+
+def test_a_dlq_record_its_reader_keeps_failing_on_is_never_dead_lettered_again(
+    toy_kafka: KafkaSettings,
+) -> None:
+    """The store reads the DLQ: a DLQ record sent to the DLQ again would come straight back."""
+
+    def handle_batch(letters: Sequence[DeadLetter]) -> list[Sequence[Output]]:
+        raise ValueError("a bug in the DLQ writer")
+
+    stage = Stage(
+        name="toy-dlq-reader",
+        inputs={"permits.dlq": DeadLetter},
+        handle_batch=handle_batch,
+        dependencies_up=lambda: True,
+    )
+    letter = runtime.dead_letter("toy", "permits.raw", 0, 7, b"k", b"garbage", "not JSON")
+    publish(toy_kafka, "permits.dlq", [(letter.key, letter.value.model_dump_json().encode())])
+    settings = RuntimeSettings(commit_interval_s=0.2, poison_attempts=2, liveness_timeout_s=2)
+    with running_stage(stage, toy_kafka, settings) as reader:
+        time.sleep(4)
+        assert len(_letters(toy_kafka, expect=2)) == 1, "the DLQ record was dead-lettered again"
+        assert not reader.healthy(), "a stage stuck on one DLQ record must say so"
