@@ -79,14 +79,14 @@ def categorize(
     if commercial_evidence is None:
         commercial, owner_evidence = _owner_commercial(permit, rules)
         commercial_evidence = owner_evidence
-    lot_owner = _lot_owner(permit, rules)
     weak = decider is None or decider.value.priority <= WEAK_PRIORITY
-    sub_permit = any(item.value.sub_permit for item in fields)
     new_home_of = None
-    if sub_permit and weak and not commercial and lot_owner is not None:
+    if weak and not commercial and any(item.value.sub_permit for item in fields):
         # A trade sub-permit on a builder's, developer's or company's lot, with no project of
         # its own in the description: the trade work of the house being built there.
-        base, new_home_of = Category.NEW_CONSTRUCTION, lot_owner
+        new_home_of = _lot_owner(permit, rules)
+        if new_home_of is not None:
+            base = Category.NEW_CONSTRUCTION
     category = rules.commercial_variants.get(base, base) if commercial else base
     tags, tag_evidence = _tags(description, base, category, commercial, rules)
 
@@ -104,12 +104,10 @@ def categorize(
 
     builder = _production_builder(permit, base, rules)
     # Work on a builder's lot that names no project of its own is the builder's.
-    if (
-        builder is None
-        and lot_owner is not None
-        and (new_home_of or (lot_owner.builder and not permit.work_description))
-    ):
-        builder = f"{permit.owner_name!r} ({lot_owner.phrase!r}) owns the lot"
+    if builder is None and (new_home_of is not None or not permit.work_description):
+        lot_owner = new_home_of or _lot_owner(permit, rules)
+        if lot_owner is not None and (new_home_of is not None or lot_owner.builder):
+            builder = f"{permit.owner_name!r} ({lot_owner.phrase!r}) owns the lot"
     junk = _junk(evidence, decider)
     shown = [decider, commercial_evidence, *tag_evidence, junk[1] if junk else None]
     shown_text = list(dict.fromkeys(str(e) for e in shown if e is not None))
@@ -303,15 +301,18 @@ class LotOwner:
 
 
 def _lot_owner(permit: RawPermit, rules: Rules) -> LotOwner | None:
-    if not permit.owner_name:
-        return None
-    hits = list(rules.lot_owner_names.find(words(permit.owner_name)))
-    signals = {hit.value: hit.phrase for hit in hits}
+    return _lot_owner_of(rules, permit.owner_name) if permit.owner_name else None
+
+
+@lru_cache(maxsize=8_192)
+def _lot_owner_of(rules: Rules, owner_name: str) -> LotOwner | None:
+    """Builders and land banks own many lots: each name is read once."""
+    signals = {hit.value: hit.phrase for hit in rules.lot_owner_names.find(words(owner_name))}
     if "named" in signals:
         return LotOwner(signals["named"], builder=True, named=True)
     if "not_builder" in signals:
         return None
-    if "," in permit.owner_name and not signals.keys() & {"pattern", "company"}:
+    if "," in owner_name and not signals.keys() & {"pattern", "company"}:
         return None  # "HOMES, TAYLOR": a person written last name first
     for signal in ("pattern", "lot_owner"):
         if signal in signals:
@@ -323,9 +324,15 @@ def _lot_owner(permit: RawPermit, rules: Rules) -> LotOwner | None:
 
 def _owner_commercial(permit: RawPermit, rules: Rules) -> tuple[bool, _Evidence | None]:
     """A church, school, hospital or government owns the property."""
-    if permit.owner_name:
-        for hit in rules.owner_commercial.find(words(permit.owner_name)):
-            return True, Hit(hit.position, hit.phrase, _OWNER_COMMERCIAL, "owner_name")
+    if permit.owner_name and rules.owner_commercial:
+        return _owner_commercial_of(rules, permit.owner_name)
+    return False, None
+
+
+@lru_cache(maxsize=8_192)
+def _owner_commercial_of(rules: Rules, owner_name: str) -> tuple[bool, _Evidence | None]:
+    for hit in rules.owner_commercial.find(words(owner_name)):
+        return True, Hit(hit.position, hit.phrase, _OWNER_COMMERCIAL, "owner_name")
     return False, None
 
 
