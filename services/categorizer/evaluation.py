@@ -146,6 +146,9 @@ def _discard(text: str) -> str:
 class Score:
     precision: float
     recall: float
+    # how many were labelled so, and how many predicted so (0 and 0: the score says nothing)
+    labelled: int = 0
+    predicted: int = 0
 
     @property
     def f1(self) -> float:
@@ -236,14 +239,24 @@ def _score(outcomes: Iterable[tuple[bool, bool]]) -> Score:
     hits = counts[(True, True)]
     predicted = hits + counts[(False, True)]
     actual = hits + counts[(True, False)]
-    return Score(hits / predicted if predicted else 0.0, hits / actual if actual else 0.0)
+    return Score(
+        hits / predicted if predicted else 0.0,
+        hits / actual if actual else 0.0,
+        labelled=actual,
+        predicted=predicted,
+    )
 
 
 def _tag_score(pairs: list[tuple[Verdict, Verdict]]) -> Score:
     hits = sum(len(g.tags & p.tags) for g, p in pairs)
     predicted = sum(len(p.tags) for _, p in pairs)
     actual = sum(len(g.tags) for g, _ in pairs)
-    return Score(hits / predicted if predicted else 0.0, hits / actual if actual else 0.0)
+    return Score(
+        hits / predicted if predicted else 0.0,
+        hits / actual if actual else 0.0,
+        labelled=actual,
+        predicted=predicted,
+    )
 
 
 def format_evaluation(result: Evaluation, *, worst: int = 8) -> str:
@@ -277,28 +290,44 @@ def format_evaluation(result: Evaluation, *, worst: int = 8) -> str:
     return "\n".join(lines)
 
 
-# The columns of the table over several labelled sets: (heading, width, value of an evaluation).
-_SUMMARY_COLUMNS: tuple[tuple[str, int, Callable[[Evaluation], float]], ...] = (
+# The columns of the table over several labelled sets: (heading, width, value of an
+# evaluation, or None when the set cannot measure it).
+_Column = tuple[str, int, Callable[["Evaluation"], float | None]]
+_SUMMARY_COLUMNS: tuple[_Column, ...] = (
     ("accuracy", 8, lambda e: e.category_accuracy),
     ("acc high", 8, lambda e: e.high_confidence_accuracy),
     ("low lbl", 7, lambda e: e.low_confidence_labels),
     ("low dec", 7, lambda e: e.low_confidence_decisions),
     ("macro-F1", 8, lambda e: e.macro_f1),
     ("commerc", 7, lambda e: e.commercial_accuracy),
-    ("bld P", 5, lambda e: _discard_score(e, "production_builder").precision),
-    ("bld R", 5, lambda e: _discard_score(e, "production_builder").recall),
-    ("bld F1", 6, lambda e: _discard_score(e, "production_builder").f1),
-    ("junk F1", 7, lambda e: _discard_score(e, "junk").f1),
+    ("bld P", 5, lambda e: _discard_value(e, "production_builder", "precision")),
+    ("bld R", 5, lambda e: _discard_value(e, "production_builder", "recall")),
+    ("bld F1", 6, lambda e: _discard_value(e, "production_builder", "f1")),
+    ("junk F1", 7, lambda e: _discard_value(e, "junk", "f1")),
 )
 
 
-def _discard_score(result: Evaluation, reason: str) -> Score:
-    return result.discards.get(reason, Score(0.0, 0.0))
+def _discard_value(result: Evaluation, reason: str, measure: str) -> float | None:
+    """Precision needs a prediction of the reason, recall a label of it, F1 either: a set
+    with neither (the Fort Worth sample holds no junk) shows "-" and is left out of the
+    mean."""
+    score = result.discards.get(reason)
+    if score is None:
+        return None
+    if measure == "precision":
+        return score.precision if score.predicted else None
+    if measure == "recall":
+        return score.recall if score.labelled else None
+    return score.f1 if score.labelled or score.predicted else None
+
+
+def _cell(value: float | None, width: int) -> str:
+    return f"{'-':>{width}}" if value is None else f"{value:>{width}.3f}"
 
 
 def format_summary(results: Sequence[tuple[str, Evaluation]]) -> str:
     """One row per labelled set and the unweighted mean over the sets (each set counts once,
-    whatever its size)."""
+    whatever its size; a set that cannot measure a column is left out of its mean)."""
     name_width = max(len("mean"), *(len(name) for name, _ in results))
     header = f"{'set':<{name_width}}  {'n':>4}  " + "  ".join(
         f"{title:>{width}}" for title, width, _ in _SUMMARY_COLUMNS
@@ -307,18 +336,18 @@ def format_summary(results: Sequence[tuple[str, Evaluation]]) -> str:
     for name, result in results:
         lines.append(
             f"{name:<{name_width}}  {result.compared:>4}  "
-            + "  ".join(f"{value(result):>{width}.3f}" for _, width, value in _SUMMARY_COLUMNS)
+            + "  ".join(_cell(value(result), width) for _, width, value in _SUMMARY_COLUMNS)
         )
     lines.append(
         f"{'mean':<{name_width}}  {'':>4}  "
-        + "  ".join(
-            f"{mean_of(results, value):>{width}.3f}" for _, width, value in _SUMMARY_COLUMNS
-        )
+        + "  ".join(_cell(mean_of(results, value), width) for _, width, value in _SUMMARY_COLUMNS)
     )
     return "\n".join(lines)
 
 
 def mean_of(
-    results: Sequence[tuple[str, Evaluation]], value: Callable[[Evaluation], float]
-) -> float:
-    return sum(value(result) for _, result in results) / len(results) if results else 0.0
+    results: Sequence[tuple[str, Evaluation]], value: Callable[[Evaluation], float | None]
+) -> float | None:
+    """The unweighted mean over the sets that measure it; None when none does."""
+    values = [v for v in (value(result) for _, result in results) if v is not None]
+    return sum(values) / len(values) if values else None

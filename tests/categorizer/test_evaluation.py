@@ -14,6 +14,7 @@ from services.categorizer.evaluation import (
     Verdict,
     confidence_of,
     evaluate,
+    format_summary,
     read_labels,
 )
 from services.cli import main as leadstream
@@ -268,3 +269,16 @@ def test_eval_refuses_an_incomplete_set(
 ) -> None:
     assert leadstream(["eval", "categorize", *arguments]) == 2
     assert "leadstream eval categorize:" in capsys.readouterr().err
+
+
+def test_a_set_without_any_junk_shows_no_junk_score_and_stays_out_of_the_mean() -> None:
+    with_junk = evaluate(
+        {"1": verdict("1", Category.HVAC, "junk"), "2": verdict("2", Category.POOL)},
+        {"1": verdict("1", Category.HVAC, "junk"), "2": verdict("2", Category.POOL)},
+    )
+    without_junk = evaluate({"1": verdict("1", Category.POOL)}, {"1": verdict("1", Category.POOL)})
+    table = format_summary([("a", with_junk), ("b", without_junk)]).splitlines()
+    rows = {line.split()[0]: line.split() for line in table[1:]}
+    assert rows["b"][-1] == "-"
+    assert rows["mean"][-1] == "1.000"  # the mean of the sets that measure it
+    assert rows["mean"][1] == "1.000"  # accuracy: both sets
