@@ -167,6 +167,9 @@ class Evaluation:
     # share of the compared labels marked low confidence, and of the categorizer's decisions
     low_confidence_labels: float = 0.0
     low_confidence_decisions: float = 0.0
+    # accuracy on the categorizer's own high- and low-confidence decisions (is it calibrated?)
+    high_decision_accuracy: float = 0.0
+    low_decision_accuracy: float = 0.0
     macro_f1: float = 0.0
     commercial_accuracy: float = 0.0
     tag_score: Score = Score(0.0, 0.0)
@@ -194,6 +197,12 @@ def evaluate(labels: Mapping[str, Verdict], predictions: Mapping[str, Verdict]) 
     result.high_confidence_accuracy = _share(g.category == p.category for g, p in sure)
     result.low_confidence_labels = _share(gold.confidence == "low" for gold, _ in pairs)
     result.low_confidence_decisions = _share(pred.confidence == "low" for _, pred in pairs)
+    result.high_decision_accuracy = _share(
+        g.category == p.category for g, p in pairs if p.confidence == "high"
+    )
+    result.low_decision_accuracy = _share(
+        g.category == p.category for g, p in pairs if p.confidence == "low"
+    )
     result.commercial_accuracy = _share(
         gold.is_commercial == pred.is_commercial for gold, pred in pairs
     )
@@ -271,7 +280,9 @@ def format_evaluation(result: Evaluation, *, worst: int = 8) -> str:
         f"  on high-confidence labels: {result.high_confidence_accuracy:.3f}"
         f"  ({result.high_confidence_compared} labels)",
         f"low-confidence labels:       {result.low_confidence_labels:.3f}",
-        f"low-confidence decisions:    {result.low_confidence_decisions:.3f}",
+        f"low-confidence decisions:    {result.low_confidence_decisions:.3f}"
+        f"  (accuracy on high / low decisions: {result.high_decision_accuracy:.3f} /"
+        f" {result.low_decision_accuracy:.3f})",
         f"macro-F1 over categories:    {result.macro_f1:.3f}",
         f"is_commercial accuracy:      {result.commercial_accuracy:.3f}",
         f"tags precision / recall:     {result.tag_score.precision:.3f} / "

@@ -165,6 +165,7 @@ def test_high_confidence_accuracy_and_low_confidence_shares() -> None:
     assert result.high_confidence_compared == 1
     assert result.low_confidence_labels == 0.5
     assert result.low_confidence_decisions == 0.5
+    assert (result.high_decision_accuracy, result.low_decision_accuracy) == (1.0, 0.0)
 
 
 def test_the_categorizers_confidence_is_read_from_its_evidence() -> None:
