@@ -137,6 +137,26 @@ class PropertyMatch(Part):
     year_built: int | None = None
     square_feet: int | None = Field(default=None, ge=0)
     land_use: str | None = None
+    market_value_percentile_county: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Share of the county's appraised parcels worth less than this one (0-1); "
+        "null when unknown or the county has too few parcels with a value.",
+    )
+    market_value_percentile_zip: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Share of the parcels in the same situs ZIP worth less than this one (0-1); "
+        "null when unknown or the ZIP has too few parcels with a value.",
+    )
+    county_median_market_value: float | None = Field(
+        default=None, ge=0, lt=1e12, description="Median market value of the county's parcels."
+    )
+    zip_median_market_value: float | None = Field(
+        default=None, ge=0, lt=1e12, description="Median market value of the ZIP's parcels."
+    )
 
 
 class EnrichedPermit(Message):

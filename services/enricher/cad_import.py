@@ -15,7 +15,19 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
-from sqlalchemy import Connection, Engine, column, func, select, table, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    case,
+    column,
+    func,
+    null,
+    or_,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.common.db.tables import PropertyRow
@@ -24,6 +36,10 @@ from services.enricher.cad_formats import SourceRecord
 from services.enricher.properties import CadRecord, county_key, property_row
 
 DEFAULT_BATCH_SIZE = 2_000
+# A percentile or median is given for a county or ZIP only when at least this many of its
+# parcels have a market value: below it one sale moves the median by several percent and a
+# parcel's rank by more than 3 points (docs/enricher.md, "Against the local market").
+MIN_PARCELS_FOR_PERCENTILE = 30
 EXAMPLES_PER_REASON = 3
 DUPLICATE_IN_BATCH = "account_id repeated in the file (the later record is kept)"
 
@@ -87,9 +103,12 @@ def import_records(
                 on_batch(report)
     if batch:
         _write_batch(engine, county, [row for _, row in batch.values()], report)
-    if report.inserted or report.updated:
-        with engine.begin() as conn:
+    with engine.begin() as conn:
+        if report.inserted or report.updated:
             refresh_units_at_situs(conn, county)
+        # Always, not only after a change: it also fills the columns for a county imported
+        # before they existed. Only rows whose figures change are written.
+        refresh_market_percentiles(conn, county)
     if on_batch is not None:
         on_batch(report)
     return report
@@ -202,4 +221,99 @@ def refresh_units_at_situs(conn: Connection, county: str) -> None:
             PropertyRow.units_at_situs != counts.c.accounts,
         )
         .values(units_at_situs=counts.c.accounts)
+    )
+
+
+def refresh_market_percentiles(
+    conn: Connection, county: str, *, min_parcels: int = MIN_PARCELS_FOR_PERCENTILE
+) -> None:
+    """Rank every parcel of ``county`` by market value within the county and its situs ZIP.
+
+    ``percent_rank()`` over the parcels with a market value above zero: the share of the
+    others worth less (the cheapest 0, the most valuable 1; ties share the lower rank). The
+    medians come from ``row_number()`` and the partition's size, which works on SQLite (the
+    demo) as on PostgreSQL. A county or ZIP with fewer than ``min_parcels`` valued parcels gets
+    no percentile and no median; so does a parcel without a value or without a ZIP (for the ZIP
+    figures). Only rows whose figures change are written.
+    """
+    p = PropertyRow
+    valued = and_(p.county == county, p.market_value > 0)
+    county_part, zip_part = [p.county], [p.county, p.situs_zip]
+    ranked = (
+        select(
+            p.id,
+            p.situs_zip,
+            p.market_value,
+            func.percent_rank()
+            .over(partition_by=county_part, order_by=p.market_value)
+            .label("pct_county"),
+            func.row_number()
+            .over(partition_by=county_part, order_by=p.market_value)
+            .label("rn_county"),
+            func.count().over(partition_by=county_part).label("n_county"),
+            func.percent_rank()
+            .over(partition_by=zip_part, order_by=p.market_value)
+            .label("pct_zip"),
+            func.row_number().over(partition_by=zip_part, order_by=p.market_value).label("rn_zip"),
+            func.count().over(partition_by=zip_part).label("n_zip"),
+        )
+        .where(valued)
+        .subquery("ranked")
+    )
+
+    def is_middle(rn: Any, n: Any) -> Any:
+        # The middle row (n odd) or the two middle rows (n even): n <= 2·rn <= n + 2.
+        return and_(rn * 2 >= n, rn * 2 <= n + 2)
+
+    county_median = (
+        select(func.round(func.avg(ranked.c.market_value), 2))
+        .where(is_middle(ranked.c.rn_county, ranked.c.n_county))
+        .correlate(None)
+        .scalar_subquery()
+    )
+    zip_medians = (
+        select(
+            ranked.c.situs_zip,
+            func.round(func.avg(ranked.c.market_value), 2).label("median"),
+        )
+        .where(ranked.c.situs_zip.is_not(None), is_middle(ranked.c.rn_zip, ranked.c.n_zip))
+        .group_by(ranked.c.situs_zip)
+        .subquery("zip_medians")
+    )
+    county_known = ranked.c.n_county >= min_parcels
+    zip_known = and_(ranked.c.situs_zip.is_not(None), ranked.c.n_zip >= min_parcels)
+    figures = (
+        select(
+            ranked.c.id,
+            case((county_known, ranked.c.pct_county), else_=null()).label("pct_county"),
+            case((zip_known, ranked.c.pct_zip), else_=null()).label("pct_zip"),
+            case((county_known, county_median), else_=null()).label("median_county"),
+            case((zip_known, zip_medians.c.median), else_=null()).label("median_zip"),
+        )
+        .select_from(ranked.outerjoin(zip_medians, zip_medians.c.situs_zip == ranked.c.situs_zip))
+        .subquery("figures")
+    )
+    targets = {
+        "market_value_percentile_county": figures.c.pct_county,
+        "market_value_percentile_zip": figures.c.pct_zip,
+        "county_median_market_value": figures.c.median_county,
+        "zip_median_market_value": figures.c.median_zip,
+    }
+    conn.execute(
+        update(p)
+        .where(
+            p.id == figures.c.id,
+            or_(*[getattr(p, name).is_distinct_from(value) for name, value in targets.items()]),
+        )
+        .values(targets)
+    )
+    # Parcels that lost their value (or never had one) carry no figures.
+    conn.execute(
+        update(p)
+        .where(
+            p.county == county,
+            or_(p.market_value.is_(None), p.market_value <= 0),
+            or_(*[getattr(p, name).is_not(None) for name in targets]),
+        )
+        .values(dict.fromkeys(targets))
     )

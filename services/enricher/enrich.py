@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from decimal import Decimal
 
 from schemas.discards import DiscardedPermit
 from schemas.permits import CategorizedPermit, EnrichedPermit, PropertyMatch, RawPermit
@@ -104,7 +105,15 @@ def property_match(
         year_built=facts.year_built if facts else None,
         square_feet=facts.living_area if facts else None,
         land_use=facts.land_use if facts else None,
+        market_value_percentile_county=facts.market_value_percentile_county if facts else None,
+        market_value_percentile_zip=facts.market_value_percentile_zip if facts else None,
+        county_median_market_value=_dollars(facts.county_median_market_value if facts else None),
+        zip_median_market_value=_dollars(facts.zip_median_market_value if facts else None),
     )
+
+
+def _dollars(value: Decimal | None) -> float | None:
+    return float(value) if value is not None else None
 
 
 def _cad_mailing(facts: PropertyFacts, situs: Place) -> Place | None:

@@ -50,6 +50,11 @@ class PropertyFacts:
     living_area: int | None
     land_use: str | None
     units_at_situs: int
+    # Against the local market (recomputed by every import; null where too few parcels).
+    market_value_percentile_county: float | None = None
+    market_value_percentile_zip: float | None = None
+    county_median_market_value: Decimal | None = None
+    zip_median_market_value: Decimal | None = None
 
     @property
     def situs(self) -> NormalizedAddress | None:

@@ -14,6 +14,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -117,6 +118,17 @@ class PropertyRow(Base):
     units_at_situs: Mapped[int] = mapped_column(
         Integer, default=1, server_default="1", comment="Accounts sharing this situs street line."
     )
+    # The parcel against its local market, recomputed by every `cad import` (cad_import.py):
+    # percent_rank of market_value among the county's (ZIP's) parcels with a value, and the
+    # median of those values; null where the county (ZIP) has too few such parcels.
+    market_value_percentile_county: Mapped[float | None] = mapped_column(
+        Float, comment="Share of the county's valued parcels worth less (0-1)."
+    )
+    market_value_percentile_zip: Mapped[float | None] = mapped_column(
+        Float, comment="Share of the situs ZIP's valued parcels worth less (0-1)."
+    )
+    county_median_market_value: Mapped[float | None] = mapped_column(Numeric(14, 2))
+    zip_median_market_value: Mapped[float | None] = mapped_column(Numeric(14, 2))
     content_hash: Mapped[str] = mapped_column(String(64))
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
