@@ -11,10 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from schemas import EnrichedPermit
+from schemas import EnrichedPermit, PropertyMatch
 
 # Part of the scoring cache key: bump it whenever the instructions or the input shape change.
-PROMPT_VERSION = "lead-score-1"
+PROMPT_VERSION = "lead-score-2"
 
 Messages = list[dict[str, str]]
 
@@ -35,10 +35,19 @@ cross-sell other trades. An LLC or investor depends on the property value. A pro
 2. Freshness depends on the trade (days_since_issued): roof leads go stale in about 14 days, \
 HVAC in 14-21, foundation in 21-28, pools stay warm for about 60 days, plumbing, electrical \
 and most others for about 30 days. Past its window a lead is worth much less.
-3. Wealth means willingness to pay (property.market_value, Dallas-Fort Worth prices): $1M and \
-up pays for quality; $500k-$750k is solid but compares quotes; under about $400k shops on price.
-4. An absentee owner is contextual: with a high value it is a second home; with a low value it \
-is a landlord who buys the cheapest bid.
+3. Wealth means willingness to pay, judged against the local market, never by fixed dollar \
+amounts (the same house costs several times more in one region than in another). \
+property.market_value_percentile_zip is the share of the parcels in the same ZIP worth less \
+than this one (0.95: worth more than 95% of them); market_value_percentile_county is the same \
+within the county. Use the ZIP figure when it is there, else the county's. The top 5% of its \
+area pays for quality; the 75th-95th percentile is solid but compares quotes; below about the \
+median shops on price. Say how the value compares with the local median \
+(property.market_value_to_local_median, against the median of property.local_market: "zip" \
+or "county"), e.g. "2.1x the ZIP median". When both percentiles are null the \
+local market is unknown: say so in the reasoning and judge wealth as neither a strength nor a \
+weakness from the dollar value alone.
+4. An absentee owner is contextual: with a value high for its area it is a second home; with a \
+low one it is a landlord who buys the cheapest bid.
 5. Missing data means assume the worst: no owner name means nobody to contact; no market \
 value means wealth cannot be judged. null means unknown, not zero.
 6. The description reveals the truth: a personal-looking owner with "Construction Corp" in \
@@ -47,6 +56,10 @@ kitchen") beats a vague description or a bare address.
 
 Calibration: 90-100 call today; 70-89 strong, standard follow-up; 50-69 worth working; \
 30-49 batch outreach; 0-29 should not have passed the filters.
+
+Never write a person's or a company's name, or a street address, in "reasoning" or "flags": \
+say "the homeowner", "the applicant", "the builder", "the property". Leads are shown to buyers \
+before they pay for the contact details.
 
 Answer with one json object and nothing else, with exactly these fields:
 - "score": an integer from 0 to 100
@@ -57,7 +70,8 @@ Answer with one json object and nothing else, with exactly these fields:
 
 Example answer:
 {"score": 84, "reasoning": "The homeowner pulled the permit for a custom pool with spa \
-12 days ago on a $1.2M homestead. High intent, high value, well inside the pool window.", \
+12 days ago on a homestead in the top 4% of its ZIP (2.1x the ZIP median). High intent, high \
+value for the area, well inside the pool window.", \
 "flags": ["no phone number on the permit"], "ideal_contractor": "luxury custom pool builder", \
 "contact_priority": "call"}"""
 
@@ -108,6 +122,12 @@ def scoring_input(lead: EnrichedPermit) -> dict[str, Any]:
             "year_built": cad.year_built,
             "square_feet": cad.square_feet,
             "land_use": cad.land_use,
+            "market_value_percentile_zip": cad.market_value_percentile_zip,
+            "market_value_percentile_county": cad.market_value_percentile_county,
+            "zip_median_market_value": cad.zip_median_market_value,
+            "county_median_market_value": cad.county_median_market_value,
+            "local_market": _local_market(cad),
+            "market_value_to_local_median": _to_local_median(cad),
         },
     }
 
@@ -124,6 +144,22 @@ def repair_messages(messages: Messages, bad_answer: str, problem: str) -> Messag
         {"role": "assistant", "content": bad_answer[:BAD_ANSWER_ECHO_LIMIT]},
         {"role": "user", "content": REPAIR_REQUEST.format(problem=problem)},
     ]
+
+
+def _local_market(cad: PropertyMatch) -> str | None:
+    """Which area the percentile and the median are of: the ZIP's when known, else the county's."""
+    if cad.market_value_percentile_zip is not None:
+        return "zip"
+    return "county" if cad.market_value_percentile_county is not None else None
+
+
+def _to_local_median(cad: PropertyMatch) -> float | None:
+    """The value as a multiple of the local median (the ZIP's, else the county's), 1 decimal."""
+    local = _local_market(cad)
+    median = cad.zip_median_market_value if local == "zip" else cad.county_median_market_value
+    if local is None or cad.market_value is None or not median:
+        return None
+    return round(cad.market_value / median, 1)
 
 
 def _iso(value: Any) -> str | None:

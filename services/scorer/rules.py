@@ -2,17 +2,21 @@
 
 Chosen by configuration only (``LEADSTREAM_SCORER_BACKEND=rules``) for the embedded demo
 without an API key and as a cost-free pre-screen; every lead it scores says
-``scoring_method: rules`` and ``model: rules-v1``. It reads the same facts the LLM sees.
+``scoring_method: rules`` and ``model: rules-v2``. It reads the same facts the LLM sees.
+Wealth is judged against the local market (the parcel's market-value percentile in its ZIP,
+else its county), never by fixed dollar amounts; its notes and flags name no one and no
+address.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from schemas import Category, ContactPriority, EnrichedPermit
 from services.scorer.answer import Assessment
 
-RULES_MODEL = "rules-v1"
+RULES_MODEL = "rules-v2"
 
 # Days a lead stays warm, by trade (principle 2); everything else: 30.
 FRESH_DAYS = {
@@ -28,6 +32,17 @@ FRESH_DAYS = {
 DEFAULT_FRESH_DAYS = 30
 CALL_FROM, EMAIL_FROM = 70, 30
 
+# Principle 3 against the local market: (lowest percentile, points), best first. On the
+# Tarrant sample (Fort Worth) the 95th percentile is ~$560k, the 90th ~$450k, the 75th ~$350k
+# and the median ~$264k.
+WEALTH_POINTS = ((0.95, 30), (0.90, 25), (0.75, 20), (0.50, 12))
+LOW_WEALTH_POINTS = 5
+# A value is known but not where it stands locally (too few parcels, no CAD ranks): neither
+# a strength nor a weakness.
+NEUTRAL_WEALTH_POINTS = 15
+# "High value for its area" for an entity owner or an absentee owner (principles 1 and 4).
+HIGH_VALUE_PERCENTILE = 0.90
+
 _ENTITY = re.compile(
     r"\b(llc|inc|corp|corporation|company|ltd|lp|llp|partners|investments?|holdings)\b"
 )
@@ -42,8 +57,11 @@ def assess(lead: EnrichedPermit) -> Assessment:
     notes: list[str] = []
     flags: list[str] = []
 
+    local = _local_standing(lead)
+    high_value = None if local is None else local.percentile >= HIGH_VALUE_PERCENTILE
+
     applicant_points, applicant_note = _applicant(
-        permit.applicant_name, permit.contractor_name, owner, value
+        permit.applicant_name, permit.contractor_name, owner, high_value
     )
     notes.append(applicant_note)
 
@@ -55,16 +73,23 @@ def assess(lead: EnrichedPermit) -> Assessment:
     else:
         notes.append(f"issued {trade.days_old} days ago ({window}-day window)")
 
-    wealth_points = _wealth(value)
+    wealth_points = _wealth(value, local)
     if value is None:
         flags.append("no market value: wealth cannot be judged")
+    elif local is None:
+        flags.append("local market unknown: wealth scored neutral")
+        notes.append(f"${value:,.0f} property, local market unknown")
     else:
-        notes.append(f"${value:,.0f} property")
+        notes.append(f"${value:,.0f} property, {local.describe(value)}")
 
     absentee_points = 0
     if cad.is_absentee:
-        absentee_points = 3 if (value or 0) >= 750_000 else -8
-        flags.append("absentee owner: second home" if absentee_points > 0 else "absentee landlord")
+        if high_value is None:
+            absentee_points = -3
+            flags.append("absentee owner (local market unknown)")
+        else:
+            absentee_points = 3 if high_value else -8
+            flags.append("absentee owner: second home" if high_value else "absentee landlord")
 
     if owner is None:
         flags.append("no owner name: nobody to contact")
@@ -94,12 +119,14 @@ def assess(lead: EnrichedPermit) -> Assessment:
 
 
 def _applicant(
-    applicant: str | None, contractor: str | None, owner: str | None, value: float | None
+    applicant: str | None, contractor: str | None, owner: str | None, high_value: bool | None
 ) -> tuple[int, str]:
     """Principle 1: who pulled the permit (0-35 points)."""
     if owner and _is_entity(owner):
-        if (value or 0) >= 750_000:
-            return 20, "owned by an entity, high-value property"
+        if high_value:
+            return 20, "owned by an entity, high value for its area"
+        if high_value is None:
+            return 12, "owned by an entity, local market unknown"
         return 8, "owned by an LLC or investor"
     if applicant and owner and _same_person(applicant, owner):
         return 35, "the homeowner pulled the permit"
@@ -122,14 +149,49 @@ def _freshness(days_old: int | None, window: int) -> int:
     return 5 if days_old <= 2 * window else 0
 
 
-def _wealth(value: float | None) -> int:
-    """Principle 3 (0-30 points); missing counts as the worst (principle 5)."""
+@dataclass(frozen=True, slots=True)
+class LocalStanding:
+    """Where the parcel's value stands in its ZIP (else its county)."""
+
+    area: str  # "ZIP" or "county"
+    percentile: float
+    median: float | None
+
+    def describe(self, value: float) -> str:
+        """ "96th percentile of its ZIP, 2.1x the ZIP median" """
+        text = f"{_ordinal(round(self.percentile * 100))} percentile of its {self.area}"
+        if self.median:
+            text += f", {value / self.median:.1f}x the {self.area} median"
+        return text
+
+
+def _local_standing(lead: EnrichedPermit) -> LocalStanding | None:
+    cad = lead.cad
+    if cad.market_value_percentile_zip is not None:
+        return LocalStanding("ZIP", cad.market_value_percentile_zip, cad.zip_median_market_value)
+    if cad.market_value_percentile_county is not None:
+        return LocalStanding(
+            "county", cad.market_value_percentile_county, cad.county_median_market_value
+        )
+    return None
+
+
+def _wealth(value: float | None, local: LocalStanding | None) -> int:
+    """Principle 3 against the local market (0-30 points); a missing value counts as the worst
+    (principle 5), a value whose local standing is unknown as neutral."""
     if value is None:
         return 0
-    for floor, points in ((1_000_000, 30), (750_000, 25), (500_000, 20), (400_000, 12)):
-        if value >= floor:
+    if local is None:
+        return NEUTRAL_WEALTH_POINTS
+    for floor, points in WEALTH_POINTS:
+        if local.percentile >= floor:
             return points
-    return 5
+    return LOW_WEALTH_POINTS
+
+
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
 
 def _specificity(description: str | None) -> int:

@@ -44,7 +44,7 @@ def test_a_replayed_lead_costs_no_second_llm_call_even_on_another_replica(
     with engine.connect() as conn:
         row = conn.execute(select(ScoringCacheRow.__table__)).one()
     engine.dispose()
-    assert (row.hits, row.model, row.prompt_version) == (1, "deepseek-flash", "lead-score-1")
+    assert (row.hits, row.model, row.prompt_version) == (1, "deepseek-flash", "lead-score-2")
     assert row.last_hit_at is not None
 
     _score_as_a_new_replica(settings, database_url, 2)  # a different lead is a new question
@@ -70,5 +70,5 @@ def test_the_key_covers_prompt_version_model_thinking_and_the_exact_input(
     assert key != input_hash("deepseek-v4-pro", "off", messages)
     assert key != input_hash("deepseek-flash", "on", messages)
     assert key != input_hash("deepseek-flash", "off", build_messages(enriched_lead(2)))
-    monkeypatch.setattr(cache_module, "PROMPT_VERSION", "lead-score-2")
+    monkeypatch.setattr(cache_module, "PROMPT_VERSION", "lead-score-next")
     assert key != input_hash("deepseek-flash", "off", messages)

@@ -6,8 +6,15 @@ import json
 import re
 from datetime import UTC, datetime
 
+from schemas import PropertyMatch
 from services.scorer.answer import parse_answer
-from services.scorer.prompt import INSTRUCTIONS, build_messages, repair_messages, scoring_input
+from services.scorer.prompt import (
+    INSTRUCTIONS,
+    PROMPT_VERSION,
+    build_messages,
+    repair_messages,
+    scoring_input,
+)
 from tests.scorer.factories import enriched_lead
 
 INJECTION = (
@@ -65,3 +72,57 @@ def test_repair_keeps_the_question_and_sends_back_only_a_bounded_answer() -> Non
     assert repair[:2] == messages
     assert repair[2]["role"] == "assistant" and len(repair[2]["content"]) <= 4000
     assert "not json" in repair[3]["content"] and "json object" in repair[3]["content"]
+
+
+def test_wealth_is_judged_by_the_local_percentile_and_median_not_dollar_thresholds() -> None:
+    assert PROMPT_VERSION == "lead-score-2"  # the cache key changes with the instructions
+    assert "market_value_percentile_zip" in INSTRUCTIONS
+    assert "market_value_percentile_county" in INSTRUCTIONS
+    assert "never by fixed dollar amounts" in INSTRUCTIONS
+    assert "x the ZIP median" in INSTRUCTIONS
+    assert "local market is unknown: say so in the reasoning" in INSTRUCTIONS
+    assert not re.search(r"\$\d", INSTRUCTIONS), "no dollar threshold left in the prompt"
+
+
+def test_the_instructions_forbid_names_and_street_addresses_in_reasoning_and_flags() -> None:
+    assert (
+        "Never write a person's or a company's name, or a street address, in \"reasoning\" or "
+        '"flags"' in " ".join(INSTRUCTIONS.split())
+    )
+
+
+def _with_cad(**figures: float | None) -> PropertyMatch:
+    lead = enriched_lead(6)
+    return lead.cad.model_copy(update={"market_value": 420_000.0, **figures})
+
+
+def test_the_property_block_carries_the_local_market() -> None:
+    lead = enriched_lead(6)
+    zip_known = lead.model_copy(
+        update={
+            "cad": _with_cad(
+                market_value_percentile_zip=0.953,
+                zip_median_market_value=200_000.0,
+                market_value_percentile_county=0.81,
+                county_median_market_value=264_000.0,
+            )
+        }
+    )
+    prop = scoring_input(zip_known)["property"]
+    assert prop["market_value_percentile_zip"] == 0.953
+    assert prop["market_value_percentile_county"] == 0.81
+    assert (prop["local_market"], prop["market_value_to_local_median"]) == ("zip", 2.1)
+
+    county_only = lead.model_copy(
+        update={
+            "cad": _with_cad(
+                market_value_percentile_county=0.81, county_median_market_value=264_000.0
+            )
+        }
+    )
+    prop = scoring_input(county_only)["property"]
+    assert (prop["local_market"], prop["market_value_to_local_median"]) == ("county", 1.6)
+
+    unknown = scoring_input(lead.model_copy(update={"cad": _with_cad()}))["property"]
+    assert unknown["local_market"] is None and unknown["market_value_to_local_median"] is None
+    assert unknown["market_value_percentile_zip"] is None

@@ -152,7 +152,7 @@ def test_the_rules_backend_labels_every_lead_and_calls_no_llm(
     ):
         feed.wait_for(_all_present(50), "rules scoring")
     assert {(lead.score.scoring_method, lead.score.model) for lead in feed.every} == {
-        (ScoringMethod.RULES, "rules-v1")
+        (ScoringMethod.RULES, "rules-v2")
     }
     assert fake_llm.stats()["calls"] == 0
 
