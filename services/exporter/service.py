@@ -12,11 +12,15 @@ import threading
 from datetime import UTC, datetime
 
 import uvicorn
-from sqlalchemy import Engine, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import Engine
 
 from services.common.config import RuntimeSettings
-from services.common.db.engine import DatabaseNotReady, make_engine, require_current_schema
+from services.common.db.engine import (
+    DatabaseNotReady,
+    database_answers,
+    make_engine,
+    require_current_schema,
+)
 from services.common.http import serve_health
 from services.common.logs import configure_logging
 from services.exporter.api import configure_sessions, create_app
@@ -64,15 +68,6 @@ class PeriodicExport(threading.Thread):
     def stop(self) -> None:
         self._stop.set()
         self.join(timeout=self.interval_s + 30)
-
-
-def database_answers(engine: Engine) -> bool:
-    try:
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except OperationalError:
-        return False
-    return True
 
 
 def main() -> None:
