@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from schemas.taxonomy import MatchKind
-from services.cli import main as leadstream
 from services.common.db.tables import PropertyRow
 from services.enricher.cad_import import MIN_PARCELS_FOR_PERCENTILE
 from services.enricher.enrich import property_match
@@ -21,6 +20,7 @@ from services.enricher.lookup import fetch_candidates
 from services.enricher.matching import MatchRequest, find_property
 from tests.enricher.factories import permit
 from tests.enricher.portal_forms import TARRANT_SAMPLE
+from tests.enricher.test_cad_import import cad_import
 
 pytestmark = pytest.mark.postgres
 
@@ -36,17 +36,6 @@ columns:
 SMALL_ZIP = "76199"
 
 
-def _import(
-    monkeypatch: pytest.MonkeyPatch,
-    database_url: str,
-    capsys: pytest.CaptureFixture[str],
-    *args: str,
-) -> None:
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    assert leadstream(["cad", "import", *args]) == 0, capsys.readouterr().err
-    capsys.readouterr()
-
-
 def _tarrant(
     shared_data: Path,
     database_url: str,
@@ -54,9 +43,8 @@ def _tarrant(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     sample = str(shared_data / TARRANT_SAMPLE)
-    _import(
-        monkeypatch, database_url, capsys, sample, "--county", "Tarrant", "--format", "tad-json"
-    )
+    args = (sample, "--county", "Tarrant", "--format", "tad-json")
+    assert cad_import(monkeypatch, database_url, capsys, *args)[0] == 0
 
 
 def _rows(engine: Engine) -> dict[str, Any]:
@@ -130,7 +118,7 @@ def test_zip_percentiles_need_enough_parcels_and_a_reimport_refreshes_them(
     mapping.write_text(MAPPING)
     args = (str(export), "--county", "tarrant", "--format", "csv", "--mapping", str(mapping))
     _sample_as_csv(shared_data, export)
-    _import(monkeypatch, database_url, capsys, *args)
+    assert cad_import(monkeypatch, database_url, capsys, *args)[0] == 0
     rows = _rows(engine)
 
     small = [r for r in rows.values() if r.situs_zip == SMALL_ZIP]
@@ -155,7 +143,7 @@ def test_zip_percentiles_need_enough_parcels_and_a_reimport_refreshes_them(
         key=lambda r: r.market_value,
     )
     _sample_as_csv(shared_data, export, {cheapest.account_id: 90_000_000})
-    _import(monkeypatch, database_url, capsys, *args)
+    assert cad_import(monkeypatch, database_url, capsys, *args)[0] == 0
     after = _rows(engine)
     assert after[cheapest.account_id].market_value_percentile_county == 1
     assert after[cheapest.account_id].market_value_percentile_zip == 1
@@ -171,7 +159,7 @@ def test_zip_percentiles_need_enough_parcels_and_a_reimport_refreshes_them(
             .where(PropertyRow.account_id == old_top.account_id)
             .values(market_value_percentile_county=None, zip_median_market_value=None)
         )
-    _import(monkeypatch, database_url, capsys, *args)
+    assert cad_import(monkeypatch, database_url, capsys, *args)[0] == 0
     again = _rows(engine)
     assert again == after
 
