@@ -9,7 +9,8 @@ newlines are escaped, so it cannot pose as instructions or close the data block.
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from schemas import EnrichedPermit, PropertyMatch
 
@@ -87,6 +88,7 @@ REPAIR_REQUEST = (
 def scoring_input(lead: EnrichedPermit) -> dict[str, Any]:
     """The facts the model judges, and nothing volatile (no scrape times, no internal ids)."""
     permit, trade, cad = lead.permit, lead.categorization, lead.cad
+    local = local_standing(cad)
     return {
         "permit": {
             "city": permit.city,
@@ -126,8 +128,8 @@ def scoring_input(lead: EnrichedPermit) -> dict[str, Any]:
             "market_value_percentile_county": cad.market_value_percentile_county,
             "zip_median_market_value": cad.zip_median_market_value,
             "county_median_market_value": cad.county_median_market_value,
-            "local_market": _local_market(cad),
-            "market_value_to_local_median": _to_local_median(cad),
+            "local_market": None if local is None else local.area,
+            "market_value_to_local_median": _to_local_median(cad.market_value, local),
         },
     }
 
@@ -146,20 +148,31 @@ def repair_messages(messages: Messages, bad_answer: str, problem: str) -> Messag
     ]
 
 
-def _local_market(cad: PropertyMatch) -> str | None:
-    """Which area the percentile and the median are of: the ZIP's when known, else the county's."""
+@dataclass(frozen=True, slots=True)
+class LocalStanding:
+    """Where the parcel's value stands in its local market: the ZIP's, else the county's."""
+
+    area: Literal["zip", "county"]
+    percentile: float
+    median: float | None
+
+
+def local_standing(cad: PropertyMatch) -> LocalStanding | None:
+    """The ZIP's percentile and median when known, else the county's; None when neither is."""
     if cad.market_value_percentile_zip is not None:
-        return "zip"
-    return "county" if cad.market_value_percentile_county is not None else None
+        return LocalStanding("zip", cad.market_value_percentile_zip, cad.zip_median_market_value)
+    if cad.market_value_percentile_county is not None:
+        return LocalStanding(
+            "county", cad.market_value_percentile_county, cad.county_median_market_value
+        )
+    return None
 
 
-def _to_local_median(cad: PropertyMatch) -> float | None:
-    """The value as a multiple of the local median (the ZIP's, else the county's), 1 decimal."""
-    local = _local_market(cad)
-    median = cad.zip_median_market_value if local == "zip" else cad.county_median_market_value
-    if local is None or cad.market_value is None or not median:
+def _to_local_median(value: float | None, local: LocalStanding | None) -> float | None:
+    """The value as a multiple of the local median, 1 decimal."""
+    if local is None or value is None or not local.median:
         return None
-    return round(cad.market_value / median, 1)
+    return round(value / local.median, 1)
 
 
 def _iso(value: Any) -> str | None:

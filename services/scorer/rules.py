@@ -11,10 +11,10 @@ address.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from schemas import Category, ContactPriority, EnrichedPermit
 from services.scorer.answer import Assessment
+from services.scorer.prompt import LocalStanding, local_standing
 
 RULES_MODEL = "rules-v2"
 
@@ -57,7 +57,7 @@ def assess(lead: EnrichedPermit) -> Assessment:
     notes: list[str] = []
     flags: list[str] = []
 
-    local = _local_standing(lead)
+    local = local_standing(cad)
     high_value = None if local is None else local.percentile >= HIGH_VALUE_PERCENTILE
 
     applicant_points, applicant_note = _applicant(
@@ -80,7 +80,7 @@ def assess(lead: EnrichedPermit) -> Assessment:
         flags.append("local market unknown: wealth scored neutral")
         notes.append(f"${value:,.0f} property, local market unknown")
     else:
-        notes.append(f"${value:,.0f} property, {local.describe(value)}")
+        notes.append(f"${value:,.0f} property, {_describe(local, value)}")
 
     absentee_points = 0
     if cad.is_absentee:
@@ -149,31 +149,13 @@ def _freshness(days_old: int | None, window: int) -> int:
     return 5 if days_old <= 2 * window else 0
 
 
-@dataclass(frozen=True, slots=True)
-class LocalStanding:
-    """Where the parcel's value stands in its ZIP (else its county)."""
-
-    area: str  # "ZIP" or "county"
-    percentile: float
-    median: float | None
-
-    def describe(self, value: float) -> str:
-        """ "96th percentile of its ZIP, 2.1x the ZIP median" """
-        text = f"{_ordinal(round(self.percentile * 100))} percentile of its {self.area}"
-        if self.median:
-            text += f", {value / self.median:.1f}x the {self.area} median"
-        return text
-
-
-def _local_standing(lead: EnrichedPermit) -> LocalStanding | None:
-    cad = lead.cad
-    if cad.market_value_percentile_zip is not None:
-        return LocalStanding("ZIP", cad.market_value_percentile_zip, cad.zip_median_market_value)
-    if cad.market_value_percentile_county is not None:
-        return LocalStanding(
-            "county", cad.market_value_percentile_county, cad.county_median_market_value
-        )
-    return None
+def _describe(local: LocalStanding, value: float) -> str:
+    """ "96th percentile of its ZIP, 2.1x the ZIP median" """
+    area = "ZIP" if local.area == "zip" else local.area
+    text = f"{_ordinal(round(local.percentile * 100))} percentile of its {area}"
+    if local.median:
+        text += f", {value / local.median:.1f}x the {area} median"
+    return text
 
 
 def _wealth(value: float | None, local: LocalStanding | None) -> int:
