@@ -42,10 +42,6 @@ class DownloadSlots:
             if self._open[key] <= 0:
                 del self._open[key]
 
-    def open(self, key: Hashable) -> int:
-        with self._lock:
-            return self._open[key]
-
 
 class BoundedStreamingResponse(StreamingResponse):
     """A streamed response that ends after ``deadline_s`` and calls ``on_close`` exactly once,
