@@ -77,8 +77,7 @@ def categorize(
     decider = standing[base].decider if base in standing else None
     commercial, commercial_evidence = _commercial(fields, description)
     if commercial_evidence is None:
-        commercial, owner_evidence = _owner_commercial(permit, rules)
-        commercial_evidence = owner_evidence
+        commercial, commercial_evidence = _owner_commercial(permit, rules)
     weak = decider is None or decider.value.priority <= WEAK_PRIORITY
     new_home_of = None
     if weak and not commercial and any(item.value.sub_permit for item in fields):
