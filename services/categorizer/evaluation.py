@@ -246,20 +246,17 @@ def _score(outcomes: Iterable[tuple[bool, bool]]) -> Score:
     """Precision and recall from (is gold, is predicted) pairs."""
     counts = Counter(outcomes)
     hits = counts[(True, True)]
-    predicted = hits + counts[(False, True)]
-    actual = hits + counts[(True, False)]
-    return Score(
-        hits / predicted if predicted else 0.0,
-        hits / actual if actual else 0.0,
-        labelled=actual,
-        predicted=predicted,
-    )
+    return _counted_score(hits, hits + counts[(False, True)], hits + counts[(True, False)])
 
 
 def _tag_score(pairs: list[tuple[Verdict, Verdict]]) -> Score:
     hits = sum(len(g.tags & p.tags) for g, p in pairs)
     predicted = sum(len(p.tags) for _, p in pairs)
     actual = sum(len(g.tags) for g, _ in pairs)
+    return _counted_score(hits, predicted, actual)
+
+
+def _counted_score(hits: int, predicted: int, actual: int) -> Score:
     return Score(
         hits / predicted if predicted else 0.0,
         hits / actual if actual else 0.0,
