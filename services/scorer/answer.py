@@ -56,11 +56,9 @@ def _clean(value: Any) -> Any:
     return model_text(value) if isinstance(value, str) else value
 
 
-Flag = Annotated[
-    str,
-    BeforeValidator(_clean),
-    StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
-]
+# The model's own words, made storable before they are validated.
+ModelText = Annotated[str, BeforeValidator(_clean)]
+Flag = Annotated[ModelText, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 class Assessment(BaseModel):
@@ -71,20 +69,15 @@ class Assessment(BaseModel):
     # strict: true, 85.5 and "85" are not scores; a model that cannot follow the format is
     # asked once to repair, then its answer counts as a failure.
     score: int = Field(strict=True, ge=0, le=100)
-    reasoning: str = Field(min_length=1, max_length=1000)
+    reasoning: ModelText = Field(min_length=1, max_length=1000)
     flags: list[Flag] = Field(default_factory=list, max_length=10)
-    ideal_contractor: str | None = Field(default=None, max_length=200)
+    ideal_contractor: ModelText | None = Field(default=None, max_length=200)
     contact_priority: ContactPriority
 
     @field_validator("contact_priority", mode="before")
     @classmethod
     def _lower_case(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
-
-    @field_validator("reasoning", "ideal_contractor", mode="before")
-    @classmethod
-    def _storable(cls, value: Any) -> Any:
-        return _clean(value)
 
 
 def parse_answer(content: str) -> Assessment:
