@@ -258,7 +258,7 @@ def refresh_market_percentiles(
             func.count().over(partition_by=zip_part).label("n_zip"),
         )
         .where(valued)
-        .subquery("ranked")
+        .cte("ranked")
     )
 
     def is_middle(rn: Any, n: Any) -> Any:
