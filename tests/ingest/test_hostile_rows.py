@@ -30,8 +30,8 @@ def write_csv(path: Path, header: list[str], rows: list[list[str]], encoding: st
     return path
 
 
-def mapped(path: Path, fmt: str, **kwargs: object) -> dict[int, RawPermit | RejectedRow]:
-    return dict(enumerate(map_file(path, fmt, SCRAPED_AT, **kwargs), start=1))  # type: ignore[arg-type]
+def mapped(path: Path, fmt: str, encoding: str | None = None) -> dict[int, RawPermit | RejectedRow]:
+    return dict(enumerate(map_file(path, fmt, SCRAPED_AT, encoding=encoding), start=1))
 
 
 def reason(item: RawPermit | RejectedRow) -> str:
