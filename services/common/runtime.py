@@ -22,7 +22,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache, partial
-from typing import Any
+from typing import Any, TypeVar
 
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 from pydantic import BaseModel, ValidationError
@@ -115,6 +115,16 @@ class _Delivery:
 _TOO_LARGE = {KafkaError.MSG_SIZE_TOO_LARGE}
 _RESEND_BACKOFF_MAX_S = 30.0
 _PROBE_INTERVAL_S = 0.2
+
+
+@dataclass(frozen=True)
+class _GaveUp:
+    """A retried call abandoned with the last error it raised."""
+
+    error: Exception
+
+
+_R = TypeVar("_R")
 
 
 class _StopWhileRetrying(Exception):
@@ -251,32 +261,17 @@ class StreamRuntime:
         handle = self.stage.handle
         assert handle is not None
         for taken in batch:
-            call = partial(_guard, handle, taken.value)
-            self._finish(taken, self._retrying(call, taken))
+            self._finish(taken, self._handle_one(partial(_guard, handle, taken.value), taken))
 
     def _process_batch(self, handle_batch: BatchHandler, batch: list[_Taken]) -> None:
         """The whole batch while it works; through an outage, the whole batch again; but when
         it fails with the dependencies up, each message alone, so one poison message is sent
         to the DLQ instead of holding every message behind it for ever."""
-        delay, failures = 0.1, 0
-        while True:
-            started = time.perf_counter()
-            try:
-                results = handle_batch([t.value for t in batch])
-                if len(results) != len(batch):
-                    raise RuntimeError(f"{self.stage.name}: batch handler returned a wrong count")
-            except Exception as exc:
-                failures += 1
-                self._handler_failed(exc, failures, delay, None)
-                if self._stopping:
-                    raise _StopWhileRetrying from exc
-                if self._dependencies_up():
-                    break
-                self._idle(delay)
-                delay = min(delay * 2, self.settings.retry_backoff_max_s)
-                continue
-            self._handler_seconds.observe(time.perf_counter() - started)
-            self._handler_succeeded(None)
+        values = [t.value for t in batch]
+        results = self._retrying(
+            partial(_handle_all, handle_batch, values), None, give_up=self._dependencies_up
+        )
+        if not isinstance(results, _GaveUp):
             for taken, result in zip(batch, results, strict=True):
                 self._finish(taken, result)
             return
@@ -286,15 +281,28 @@ class StreamRuntime:
         )
         for taken in batch:
             call = partial(_handle_alone, handle_batch, taken.value)
-            self._finish(taken, self._retrying(call, taken))
+            self._finish(taken, self._handle_one(call, taken))
 
-    def _retrying(self, call: Callable[[], Outputs | BadInput], taken: _Taken) -> Any:
-        """Run ``call`` until it succeeds. An error is retried with backoff (an outage ends);
-        the same message failing ``poison_attempts`` times while the dependencies answer is
-        the message's fault, and it goes to the DLQ with the error."""
-        delay, failures = 0.1, 0
+    def _handle_one(
+        self, call: Callable[[], Outputs | BadInput], taken: _Taken
+    ) -> Outputs | BadInput:
+        """One message until it succeeds; failing ``poison_attempts`` times in a row while the
+        dependencies answer is the message's fault, and it goes to the DLQ with the error."""
         permit_key = _key_of(taken.value)
         poison = self._poison_watch(taken)
+        result = self._retrying(
+            call, permit_key, give_up=lambda: poison.failed(self._dependencies_up())
+        )
+        if isinstance(result, _GaveUp):
+            return self._poisoned(result.error, poison.count, permit_key)
+        return result
+
+    def _retrying(
+        self, call: Callable[[], _R], permit_key: str | None, *, give_up: Callable[[], bool]
+    ) -> _R | _GaveUp:
+        """Run ``call`` until it succeeds, retrying errors with backoff (an outage ends), or
+        until ``give_up`` says so after a failure."""
+        delay, failures = 0.1, 0
         while True:
             started = time.perf_counter()
             try:
@@ -304,8 +312,8 @@ class StreamRuntime:
                 self._handler_failed(exc, failures, delay, permit_key)
                 if self._stopping:
                     raise _StopWhileRetrying from exc
-                if poison.failed(self._dependencies_up()):
-                    return self._poisoned(exc, poison.count, permit_key)
+                if give_up():
+                    return _GaveUp(exc)
                 self._idle(delay)
                 delay = min(delay * 2, self.settings.retry_backoff_max_s)
                 continue
@@ -781,14 +789,18 @@ def _guard(handle: MessageHandler, value: Any) -> Outputs | BadInput:
         return exc
 
 
+def _handle_all(handle_batch: BatchHandler, values: list[Any]) -> Sequence[Outputs | BadInput]:
+    results = handle_batch(values)
+    if len(results) != len(values):
+        raise RuntimeError("batch handler returned a wrong count")
+    return results
+
+
 def _handle_alone(handle_batch: BatchHandler, value: Any) -> Outputs | BadInput:
     try:
-        results = handle_batch([value])
+        return _handle_all(handle_batch, [value])[0]
     except BadInput as exc:
         return exc
-    if len(results) != 1:
-        raise RuntimeError("batch handler returned a wrong count")
-    return results[0]
 
 
 def _halve_original(output: Output, broker_error: str) -> Output:
