@@ -60,7 +60,7 @@ def register(subparsers: Any) -> None:
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
     """``2026-05-01``, ``2026-05-01T12:00:00+02:00``, or relative: ``24h``, ``7d``."""
-    from services.exporter.times import as_utc
+    from services.common.times import as_utc
 
     relative = _RELATIVE.match(text.strip())
     if relative:

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import AwareDatetime, Field, TypeAdapter, ValidationError
 
-from services.exporter.times import as_utc
+from services.common.times import as_utc
 
 MAX_BIGINT = 2**63 - 1
 

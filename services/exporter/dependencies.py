@@ -20,12 +20,12 @@ from pydantic import AfterValidator
 from sqlalchemy import Engine
 
 from schemas.taxonomy import Category, Tier, TradeGroup
+from services.common.times import as_utc
 from services.exporter.buyers import Buyer, find_buyer
 from services.exporter.cursor import MAX_BIGINT, Cursor, InvalidCursor, decode_cursor
 from services.exporter.downloads import DownloadSlots
 from services.exporter.queries import LeadFilters, LeadStatus
 from services.exporter.settings import ExporterSettings
-from services.exporter.times import as_utc
 
 # PostgreSQL rejects NUL in text; refusing it here makes it a 422 instead of a driver error.
 NO_NUL = r"^[^\x00]*$"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import binascii
 import hashlib
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 from pydantic import BaseModel
@@ -22,6 +22,7 @@ from sqlalchemy import String
 from schemas import DeadLetter, DiscardedPermit, RawPermit, ScoredLead
 from services.common.db.tables import DeadLetterRow, PermitRow
 from services.common.runtime import BadInput
+from services.common.times import as_utc as utc
 from services.store.rules import Rank, discard_rank, lead_rank, permit_rank
 
 _LEAD_VOLATILE: dict[str, Any] = {
@@ -207,18 +208,15 @@ def as_utc(value: datetime | None) -> datetime | None:
     """Every stored time in UTC (a naive one is taken as UTC): SQLite keeps no offset, so
     times compare correctly in the ``WHERE`` of an upsert only if they share one.
 
-    Raises BadInput, never OverflowError, for a time that leaves the calendar in UTC."""
+    Raises BadInput for a time that leaves the calendar in UTC (0001-01-01T00:00+05:00): the
+    contract refuses one (schemas.base), and should one arrive all the same, it is this
+    message's fault, and the DLQ takes it instead of the error stalling the batch for ever."""
     if value is None:
         return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
     try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        # 0001-01-01T00:00+05:00 is a valid datetime that has no UTC equivalent. The contract
-        # refuses it (schemas.base); should one arrive all the same, it is this message's
-        # fault, and the DLQ takes it instead of the exception stalling the batch for ever.
-        raise BadInput(f"{value.isoformat()} is out of range once converted to UTC") from None
+        return utc(value)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
 
 
 def _sha256(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Moments from outside (query parameters, cursors, the command line) as PostgreSQL takes them."""
+"""Moments from outside (query parameters, cursors, the command line, messages) in UTC."""
 
 from __future__ import annotations
 
