@@ -82,10 +82,13 @@ def _in_window_date(value: date) -> date:
     return value
 
 
+def _instant(value: datetime) -> datetime:
+    """Aware, for comparing; never converted: comparing cannot overflow, converting can."""
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
 def _in_window_time(value: datetime) -> datetime:
-    # Compared, never converted: comparing aware datetimes cannot overflow, converting can.
-    instant = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    if not EARLIEST_TIME <= instant <= LATEST_TIME:
+    if not EARLIEST_TIME <= _instant(value) <= LATEST_TIME:
         raise PydanticCustomError(
             "datetime_out_of_range",
             "{value} is outside {window} (UTC); a scraper bug or a broken clock",
@@ -95,9 +98,8 @@ def _in_window_time(value: datetime) -> datetime:
 
 
 def _not_in_the_future(value: datetime) -> datetime:
-    instant = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     now = utc_now()
-    if instant > now + SCRAPE_CLOCK_SKEW:
+    if _instant(value) > now + SCRAPE_CLOCK_SKEW:
         raise PydanticCustomError(
             "datetime_in_future",
             "{value} is in the future (now is {now}, and a scraper's clock may be at most "
