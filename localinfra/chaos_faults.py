@@ -409,24 +409,22 @@ class HugeModelNumbers:
 
 @dataclass(frozen=True)
 class TopicRefusal:
-    """``topic`` refuses every record (``max.message.bytes`` far below any record) for
+    """``permits.dlq`` refuses every record (``max.message.bytes`` far below any record) for
     ``down_s`` seconds, longer than the services' delivery timeout, then takes them again."""
 
     at_s: float
     down_s: float = 45.0
-    topic: str = Topic.DLQ.value
     refusing_bytes: int = 64
 
     def run(self, targets: Targets, stop: threading.Event) -> None:
-        kafka = targets.kafka
+        kafka, topic = targets.kafka, Topic.DLQ.value
         if kafka is None or _sleep_until(targets.timeline, self.at_s, stop):
             return
-        set_topic_config(kafka, self.topic, "max.message.bytes", str(self.refusing_bytes))
-        targets.timeline.note(f"{self.topic} refuses every record")
+        set_topic_config(kafka, topic, "max.message.bytes", str(self.refusing_bytes))
+        targets.timeline.note(f"{topic} refuses every record")
         stop.wait(self.down_s)
-        limit = DLQ_MAX_MESSAGE_BYTES if self.topic == Topic.DLQ.value else 1_048_588
-        set_topic_config(kafka, self.topic, "max.message.bytes", str(limit))
-        targets.timeline.note(f"{self.topic} takes records again")
+        set_topic_config(kafka, topic, "max.message.bytes", str(DLQ_MAX_MESSAGE_BYTES))
+        targets.timeline.note(f"{topic} takes records again")
 
 
 def _sleep_until(timeline: Timeline, at_s: float, stop: threading.Event) -> bool:
