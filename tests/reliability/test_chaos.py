@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from localinfra.chaos import POISON_SHARE, Pipeline, RunOptions, Scenario, run_scenario
-from localinfra.chaos_faults import FlakyLLM, HugeModelNumbers, ProcessKills, TopicRefusal
+from localinfra.chaos_faults import FlakyLLM, ProcessKills
 from localinfra.chaos_input import (
     Kind,
     austin_permits,
@@ -33,13 +33,10 @@ from services.common.runtime import BadInput, decode
 PERMITS = 2_000
 BOUNDED = Scenario(
     "ci",
-    "SIGKILLs while publishing, a flaky LLM down for 10 s, 1 % poison, model answers with "
-    "5,000-digit numbers, the DLQ topic refusing records for 20 s",
+    "SIGKILLs while publishing, a flaky LLM down for 10 s, 1 % poison",
     lambda publish_s: (
         ProcessKills(start_s=3, end_s=publish_s),
         FlakyLLM(down_at_s=0.3 * publish_s, down_s=10),
-        HugeModelNumbers(),
-        TopicRefusal(at_s=0.5 * publish_s, down_s=20),
     ),
     poison=True,
 )
@@ -64,7 +61,7 @@ def test_every_permit_ends_exactly_once_while_processes_die_and_the_llm_fails(
         BOUNDED, Pipeline(kafka_settings, database_url), messages, options, tmp_path
     )
 
-    assert result.problems == [], f"logs in {result.logs}"
+    assert result.problems == [], f"{result.problems}; logs in {result.logs}"
     assert result.kills.total() >= 3, "the run must have survived several SIGKILLs"
     assert result.scorer_events["circuit opened"] >= 1, "the LLM went down unnoticed"
     assert result.llm_calls["server_error"] > 0, "the LLM failed no call"
