@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from functools import lru_cache
 
 from schemas.discards import DiscardedPermit
 from schemas.permits import Categorization, CategorizedPermit, RawPermit
 from schemas.taxonomy import Category, TradeGroup
+from services.categorizer.builders import (
+    KnownBuilders,
+    Observation,
+    allowed,
+    built_in_builder,
+    firm_of,
+    normalise_name,
+    permit_date,
+    registry_flag,
+)
 from services.categorizer.phrases import Hit, words
 from services.categorizer.rules import JunkScope, PhraseGroup, Rules
 
@@ -47,26 +57,52 @@ class _Standing:
 
 
 def categorize(
-    permit: RawPermit, rules: Rules, as_of: datetime
+    permit: RawPermit, rules: Rules, as_of: datetime, builders: KnownBuilders | None = None
 ) -> CategorizedPermit | DiscardedPermit:
     """Decide the trade of a permit, or why it will not become a lead.
 
     ``as_of`` is the clock freshness is judged against (the message's ``scraped_at`` in the
     pipeline); it is also the discard time, so the same input always gives the same output.
+    ``builders`` is the builder registry learned from the permits (None: the rules' list only).
     Discard precedence: invalid > production_builder > junk > stale.
     """
+    return decide(read_permit(permit, rules, as_of), rules, builders)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the rules read in a permit before any discard is decided."""
+
+    permit: RawPermit
+    base: Category  # the category before its commercial variant
+    category: Category
+    commercial: bool
+    fields: tuple[_Evidence, ...]
+    evidence: tuple[_Evidence, ...]
+    standing: dict[Category, _Standing]
+    decider: _Evidence | None
+    commercial_evidence: _Evidence | None
+    new_home_of: LotOwner | None
+    tags: list[Category]
+    tag_evidence: list[_Evidence]
+    days_old: int | None
+    as_of: datetime
+    flags: list[str]
+
+
+def read_permit(permit: RawPermit, rules: Rules, as_of: datetime) -> Reading:
     description = _description_hits(rules, permit.work_description)
-    fields = [
+    fields = tuple(
         evidence
         for index, name in enumerate(EVIDENCE_FIELDS)
         for evidence in _field_hits(rules, index, getattr(permit, name))
-    ]
+    )
     names = [
         evidence
         for index, name in enumerate(FIRM_FIELDS)
         for evidence in _firm_hits(rules, index, getattr(permit, name))
     ]
-    evidence = [*description, *fields, *names]
+    evidence = (*description, *fields, *names)
 
     standing = _standings(evidence)
     base = max(
@@ -100,35 +136,100 @@ def categorize(
         flags.append(FLAG_NO_DESCRIPTION)
     if decider is None:
         flags.append(FLAG_NO_EVIDENCE)
+    return Reading(
+        permit=permit,
+        base=base,
+        category=category,
+        commercial=commercial,
+        fields=fields,
+        evidence=evidence,
+        standing=standing,
+        decider=decider,
+        commercial_evidence=commercial_evidence,
+        new_home_of=new_home_of,
+        tags=tags,
+        tag_evidence=tag_evidence,
+        days_old=days_old,
+        as_of=as_of,
+        flags=flags,
+    )
 
-    builder = _production_builder(permit, base, rules)
+
+def new_home_observation(reading: Reading) -> Observation | None:
+    """The registry's row for a permit that builds a new home, filed by a firm: not a
+    commercial building, not a trade or site permit under the house's building permit (its
+    firm is the electrician or the concrete company), not a sub-permit read as a new home from
+    its lot's owner."""
+    if reading.base is not Category.NEW_CONSTRUCTION or reading.commercial:
+        return None
+    if reading.new_home_of is not None:
+        return None
+    if any(
+        item.source == EVIDENCE_FIELDS[0]
+        and item.value.category not in (None, Category.NEW_CONSTRUCTION)
+        for item in reading.fields
+    ):
+        return None
+    permit = reading.permit
+    firm, on = firm_of(permit), permit_date(permit)
+    name = normalise_name(firm) if firm else None
+    if name is None or on is None:
+        return None
+    return Observation(name, permit.jurisdiction, permit.key, on)
+
+
+def observations_of(permits: Iterable[RawPermit], rules: Rules) -> Iterator[Observation]:
+    """The registry's rows for the new-home permits among ``permits`` (what a backfill learns).
+
+    Which permits build a new home does not depend on the clock, so any ``as_of`` will do."""
+    for permit in permits:
+        observation = new_home_observation(read_permit(permit, rules, _ANY_TIME))
+        if observation is not None:
+            yield observation
+
+
+_ANY_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def decide(
+    reading: Reading, rules: Rules, builders: KnownBuilders | None = None
+) -> CategorizedPermit | DiscardedPermit:
+    """The discard, if any, of a permit as read; the registry says who else is a builder."""
+    permit, base, new_home_of = reading.permit, reading.base, reading.new_home_of
+    builder = _production_builder(permit, base, rules, builders, reading.as_of)
     # Work on a builder's lot that names no project of its own is the builder's.
     if builder is None and (new_home_of is not None or not permit.work_description):
         lot_owner = new_home_of or _lot_owner(permit, rules)
         if lot_owner is not None and (new_home_of is not None or lot_owner.builder):
             builder = f"{permit.owner_name!r} ({lot_owner.phrase!r}) owns the lot"
-    junk = _junk(evidence, decider)
-    shown = [decider, commercial_evidence, *tag_evidence, junk[1] if junk else None]
+    junk = _junk(reading.evidence, reading.decider)
+    shown = [
+        reading.decider,
+        reading.commercial_evidence,
+        *reading.tag_evidence,
+        junk[1] if junk else None,
+    ]
     shown_text = list(dict.fromkeys(str(e) for e in shown if e is not None))
     if new_home_of is not None:
         shown_text.insert(0, f"sub-permit on the lot of owner_name:{new_home_of.phrase}")
     if builder is not None:
         shown_text.append(builder)
-    shown_text.append(_confidence(decider, standing, base, new_home_of))
+    shown_text.append(_confidence(reading.decider, reading.standing, base, new_home_of))
 
+    as_of, as_of_date = reading.as_of, reading.as_of.date()
     categorization = Categorization(
-        category=category,
-        trade_group=rules.trade_groups[category],
-        is_commercial=commercial,
-        tags=tags,
+        category=reading.category,
+        trade_group=rules.trade_groups[reading.category],
+        is_commercial=reading.commercial,
+        tags=reading.tags,
         evidence=shown_text,
-        days_old=days_old,
+        days_old=reading.days_old,
         as_of=as_of_date,
-        flags=flags,
+        flags=reading.flags,
         rules_version=rules.version,
     )
 
-    verdict = _discard(permit, builder, junk, days_old, as_of_date, rules)
+    verdict = _discard(permit, builder, junk, reading.days_old, as_of_date, rules)
     if verdict is None:
         return CategorizedPermit(permit=permit, categorization=categorization)
     reason, detail = verdict
@@ -338,19 +439,34 @@ def _owner_commercial_of(rules: Rules, owner_name: str) -> tuple[bool, _Evidence
 _OWNER_COMMERCIAL = PhraseGroup(phrases=["owner"], commercial=True)
 
 
-def _production_builder(permit: RawPermit, base: Category, rules: Rules) -> str | None:
-    """Who the production builder is ("'kb home' in contractor_name"), if one built this."""
+def _production_builder(
+    permit: RawPermit,
+    base: Category,
+    rules: Rules,
+    builders: KnownBuilders | None,
+    as_of: datetime,
+) -> str | None:
+    """Who the production builder is ("'kb home' in contractor_name"), if one built this.
+
+    The rules' named builders are the floor; a builder's name shape counts unless an operator
+    allowed the name; then the registry's counts and operators' additions for the firm names.
+    """
     if base not in rules.builder_scope:
         return None
     for name_field in NAME_FIELDS:
         name = getattr(permit, name_field)
         if not name:
             continue
-        signals = {hit.value: hit.phrase for hit in rules.builder_names.find(words(name))}
-        if "named" in signals:
-            return f"{signals['named']!r} in {name_field}"
-        if "pattern" in signals and "not_builder" not in signals:
-            return f"{name!r} ({signals['pattern']!r}) in {name_field}"
+        found = built_in_builder(rules, name)
+        if found is not None and (found.listed or not allowed(builders, name)):
+            return f"{found} in {name_field}"
+    if builders is not None:
+        on = permit_date(permit) or as_of.date()
+        for name_field in FIRM_FIELDS:
+            name = getattr(permit, name_field)
+            flag = registry_flag(rules, builders, permit.jurisdiction, name, on) if name else None
+            if flag is not None:
+                return flag.evidence
     if permit.work_description:
         for hit in rules.builder_description.find(words(permit.work_description)):
             if hit.value == "named":

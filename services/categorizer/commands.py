@@ -15,7 +15,8 @@ from typing import Any
 
 from schemas.discards import DiscardedPermit
 from schemas.permits import CategorizedPermit
-from services.categorizer.categorize import categorize
+from services.categorizer.builders import BuilderSettings, learn
+from services.categorizer.categorize import categorize, observations_of
 from services.categorizer.evaluation import (
     PREDICTION_COLUMNS,
     Evaluation,
@@ -96,15 +97,27 @@ def _common_arguments(parser: argparse.ArgumentParser, *, data_flag: bool) -> No
         help="judge freshness as of DATE; default: each permit's scraped_at (now for exports)",
     )
     parser.add_argument("--rules", type=Path, default=DEFAULT_RULES_PATH, help="rules file")
+    parser.add_argument(
+        "--no-registry",
+        action="store_true",
+        help="the rules' builder list only: do not learn the builder registry from the file",
+    )
 
 
 def _results(
     args: argparse.Namespace, file: Path, format_name: str
 ) -> Iterator[CategorizedPermit | DiscardedPermit]:
+    """Every permit of the file categorised, as a backfill would: the builder registry is
+    learned from the whole file first (unless --no-registry)."""
     rules = load_rules(args.rules)
     now = datetime.now(UTC)
-    for permit in read_permits(file, format_name, args.as_of or now):
-        yield categorize(permit, rules, args.as_of or permit.scraped_at or now)
+    scraped_at = args.as_of or now
+    known = None
+    if not args.no_registry:
+        permits = read_permits(file, format_name, scraped_at)
+        known = learn(observations_of(permits, rules), BuilderSettings())
+    for permit in read_permits(file, format_name, scraped_at):
+        yield categorize(permit, rules, args.as_of or permit.scraped_at or now, known)
 
 
 def _categorize(args: argparse.Namespace) -> int:

@@ -1,8 +1,9 @@
 """The categorizer's production-builder rules, asked about an appraisal-district owner name.
 
 The builder list (names, name shapes such as "Homes LLC", and the custom builders that are not
-production builders) lives in the categorizer's one reviewed rules file; the enricher reads the
-same file so a rules change reaches both stages at once.
+production builders) lives in the categorizer's one reviewed rules file, and the check is the
+categorizer's own (``services/categorizer/builders.py``), so a rules change reaches both stages
+at once.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from schemas.taxonomy import Category
-from services.categorizer.phrases import words
+from services.categorizer.builders import built_in_builder
 from services.categorizer.rules import DEFAULT_RULES_PATH, Rules, load_rules
 
 
@@ -32,11 +33,5 @@ class ProductionBuilders:
         the rules apply builders to; ``None`` for anyone else."""
         if category not in self.rules.builder_scope:
             return None
-        signals = {
-            hit.value: hit.phrase for hit in self.rules.builder_names.find(words(owner_name))
-        }
-        if "named" in signals:
-            return signals["named"]
-        if "pattern" in signals and "not_builder" not in signals:
-            return signals["pattern"]
-        return None
+        found = built_in_builder(self.rules, owner_name)
+        return found.phrase if found is not None else None
