@@ -15,6 +15,7 @@ from typing import Any
 
 from schemas.discards import DiscardedPermit
 from schemas.permits import CategorizedPermit
+from services.categorizer import builder_commands
 from services.categorizer.builders import BuilderSettings, learn
 from services.categorizer.categorize import categorize, observations_of
 from services.categorizer.evaluation import (
@@ -35,6 +36,7 @@ from services.ingest.formats import FORMATS, read_permits
 
 
 def register(subparsers: Any) -> None:
+    builder_commands.register(subparsers)
     run = subparsers.add_parser(
         "categorize",
         help="categorise every permit of an export offline and write the predictions as CSV",

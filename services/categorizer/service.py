@@ -2,23 +2,45 @@
 
 Malformed input goes to the DLQ through the shared runtime. The rules are loaded once at
 start-up; a broken rules file stops the service before it reads a single permit.
+
+With the builder registry (``registry.py``; what ``leadstream run categorizer`` runs) the stage
+handles a poll batch at a time: it reads every permit, records the batch's new-home permits in
+one transaction, and then decides each permit on the registry's view, which so includes the
+batch itself. A permit redelivered after a crash records nothing new and is decided the same.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 from prometheus_client import Counter
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.discards import DiscardedPermit
-from schemas.permits import RawPermit
+from schemas.permits import CategorizedPermit, RawPermit
 from schemas.topics import Topic
-from services.categorizer.categorize import STAGE, categorize
+from services.categorizer.builders import BuilderSettings
+from services.categorizer.categorize import (
+    STAGE,
+    categorize,
+    decide,
+    new_home_observation,
+    read_permit,
+)
+from services.categorizer.registry import LiveRegistry
 from services.categorizer.rules import DEFAULT_RULES_PATH, Rules, RulesError, load_rules
-from services.common.runtime import Output, Stage
+from services.common.config import DatabaseSettings, RuntimeSettings
+from services.common.db.engine import (
+    DatabaseNotReady,
+    database_answers,
+    make_engine,
+    require_current_schema,
+)
+from services.common.logs import configure_logging
+from services.common.runtime import BadInput, Output, Outputs, Stage
 from services.common.service import run_stage
 
 DISCARDED = Counter(
@@ -32,32 +54,62 @@ class CategorizerSettings(BaseSettings):
     rules_path: Path = DEFAULT_RULES_PATH
 
 
-def build_stage(rules: Rules, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> Stage:
-    """Freshness is judged as of the permit's ``scraped_at``; ``clock`` when it has none."""
+def build_stage(
+    rules: Rules,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    registry: LiveRegistry | None = None,
+) -> Stage:
+    """Freshness is judged as of the permit's ``scraped_at``; ``clock`` when it has none.
+    Without ``registry`` the rules' builder list alone decides (no database)."""
 
-    def handle(permit: RawPermit) -> list[Output]:
-        result = categorize(permit, rules, permit.scraped_at or clock())
+    def output(result: CategorizedPermit | DiscardedPermit) -> list[Output]:
         if isinstance(result, DiscardedPermit):
             DISCARDED.labels(result.reason).inc()
             return [Output(Topic.DISCARDED.value, result.key, result)]
         return [Output(Topic.CATEGORIZED.value, result.key, result)]
 
+    if registry is None:
+        return Stage(
+            name=STAGE,
+            inputs={Topic.RAW.value: RawPermit},
+            handle=lambda permit: output(categorize(permit, rules, permit.scraped_at or clock())),
+            # Pure logic: a handler error is always the message's, never an outage.
+            dependencies_up=lambda: True,
+        )
+
+    def handle_batch(permits: Sequence[RawPermit]) -> list[Outputs | BadInput]:
+        readings = [read_permit(p, rules, p.scraped_at or clock()) for p in permits]
+        observed = [new_home_observation(reading) for reading in readings]
+        known = registry.record([item for item in observed if item is not None])
+        return [output(decide(reading, rules, known)) for reading in readings]
+
     return Stage(
         name=STAGE,
         inputs={Topic.RAW.value: RawPermit},
-        handle=handle,
-        # Pure logic: a handler error is always the message's, never an outage.
-        dependencies_up=lambda: True,
+        handle_batch=handle_batch,
+        dependencies_up=partial(database_answers, registry.engine),
     )
+
+
+def build_registry(database_url: str, settings: BuilderSettings | None = None) -> LiveRegistry:
+    """The registry on this database; raises DatabaseNotReady unless it is reachable and at the
+    latest schema."""
+    engine = make_engine(database_url)
+    require_current_schema(engine)
+    return LiveRegistry(engine, settings or BuilderSettings())
 
 
 def main() -> None:
     settings = CategorizerSettings()
+    configure_logging(STAGE, RuntimeSettings().log_level)
     try:
         rules = load_rules(settings.rules_path)
+        registry = build_registry(DatabaseSettings().database_url)
     except RulesError as exc:
         raise SystemExit(f"categorizer: not starting: {exc}") from exc
-    run_stage(build_stage(rules))
+    except DatabaseNotReady as exc:
+        raise SystemExit(f"categorizer: refusing to start: {exc}") from None
+    run_stage(build_stage(rules, registry=registry))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """The main job in one process: permits → categorizer → enricher → scorer → store → tier files.
 
 The stages are the services' own (``build_stage``), chained over the in-process bus, with
-SQLite standing in for PostgreSQL through the same SQLAlchemy code. Without an LLM key the
+SQLite standing in for PostgreSQL through the same SQLAlchemy code (the categorizer's builder
+registry included). Without an LLM key the
 scorer runs the explicitly labelled ``rules`` backend; with one, it calls the LLM.
 """
 
@@ -19,6 +20,7 @@ from sqlalchemy import Engine
 
 from schemas import RawPermit, Topic
 from services.categorizer.rules import load_rules
+from services.categorizer.service import build_registry
 from services.categorizer.service import build_stage as categorizer_stage
 from services.common.db.engine import make_engine, upgrade
 from services.common.inprocess import InProcessBus
@@ -71,7 +73,7 @@ def run_demo(
     before = _store_outcomes()
     bus = InProcessBus(
         [
-            categorizer_stage(load_rules()),
+            categorizer_stage(load_rules(), registry=build_registry(url)),
             enricher_stage(url),
             scorer_stage(settings),
             store_stage(url),
