@@ -29,6 +29,13 @@ def register(subparsers: Any) -> None:
 
     listed = sub.add_parser("list", help="the names the registry flags, busiest first")
     listed.add_argument("--jurisdiction", metavar="J", help="only this jurisdiction")
+    listed.add_argument(
+        "--min-new-homes",
+        type=int,
+        metavar="N",
+        help="list the firms at N or more instead of the threshold (1: every firm, to see the "
+        "distribution); the categorizer keeps its own threshold",
+    )
     listed.set_defaults(func=_list)
 
     add = sub.add_parser("add", help="flag a name as a production builder everywhere")
@@ -59,6 +66,8 @@ def _engine() -> Any:
 
 def _list(args: argparse.Namespace) -> int:
     settings = BuilderSettings()
+    if args.min_new_homes is not None:
+        settings = settings.model_copy(update={"min_new_homes": max(1, args.min_new_homes)})
     with _engine().connect() as conn:
         rows = listing(conn, load_rules(), settings, args.jurisdiction)
     print(

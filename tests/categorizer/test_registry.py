@@ -140,6 +140,8 @@ def test_builders_commands_learn_list_add_and_allow(
     assert "'lennar' is on the rules' own list of builders, which stays a floor" in out
     assert leadstream(["builders", "list"]) == 0
     assert "brohn" not in capsys.readouterr().out
+    assert leadstream(["builders", "list", "--min-new-homes", "1"]) == 0
+    assert "      3  2015-11-23  2015-11-25  small\n" in capsys.readouterr().out  # "Co" dropped
     assert leadstream(["builders", "add", "Homes, LLC"]) == 2
     assert "no name left" in capsys.readouterr().err
 
