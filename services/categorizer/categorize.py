@@ -69,7 +69,7 @@ def categorize(
     return decide(read_permit(permit, rules, as_of), rules, builders)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: one is made per permit, and frozen fields cost to set
 class Reading:
     """What the rules read in a permit before any discard is decided."""
 
@@ -93,9 +93,11 @@ class Reading:
 def read_permit(permit: RawPermit, rules: Rules, as_of: datetime) -> Reading:
     description = _description_hits(rules, permit.work_description)
     fields = tuple(
-        evidence
-        for index, name in enumerate(EVIDENCE_FIELDS)
-        for evidence in _field_hits(rules, index, getattr(permit, name))
+        [
+            evidence
+            for index, name in enumerate(EVIDENCE_FIELDS)
+            for evidence in _field_hits(rules, index, getattr(permit, name))
+        ]
     )
     names = [
         evidence

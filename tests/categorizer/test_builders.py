@@ -3,7 +3,9 @@ operators' overrides, without a database."""
 
 from __future__ import annotations
 
+import csv
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +27,7 @@ from services.categorizer.categorize import (
     read_permit,
 )
 from services.categorizer.rules import Rules
+from services.cli import main as leadstream
 from tests.categorizer.conftest import AS_OF, make_permit
 
 SETTINGS = BuilderSettings(min_new_homes=12, window_days=365)
@@ -190,3 +193,22 @@ def test_learning_the_same_permits_twice_changes_nothing(rules: Rules) -> None:
     once = learn(observations_of(permits, rules), SETTINGS)
     twice = learn(observations_of(permits + permits, rules), SETTINGS)
     assert once.days == twice.days
+
+
+def test_categorize_command_learns_the_file_first(
+    tmp_path: Path, rules: Rules, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the builder's first permit comes first in the file: only learning first catches it
+    permits = [make_permit(NEW_HOME, **new_home(i, "Brohn Group")) for i in range(12)]
+    export = tmp_path / "permits.jsonl"
+    export.write_text("".join(p.model_dump_json() + "\n" for p in permits))
+    out = tmp_path / "pred.csv"
+    argv = ["categorize", str(export), "--format", "jsonl", "--as-of", "2015-12-31"]
+    assert leadstream([*argv, "--out", str(out)]) == 0
+    with out.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {row["discard"] for row in rows} == {"production_builder"}
+    assert "builder:brohn group 12 new homes in austin_tx within 365 days" in rows[0]["evidence"]
+    assert leadstream([*argv, "--out", str(out), "--no-registry"]) == 0
+    with out.open(newline="") as handle:
+        assert {row["discard"] for row in csv.DictReader(handle)} == {"none"}
