@@ -8,9 +8,11 @@ one stored is the lead (a buyer may already hold it); each later one is stored a
 with reason ``duplicate`` naming that lead, and the lead lists it in ``related_permits``.
 
 - The property is, strongest first: the appraisal-district account the enricher matched, else
-  the permit's parcel id (within its county), else its normalised street line (within its
-  jurisdiction and city; the enricher's normaliser, so "123 N Main St" and "123 NORTH MAIN
-  STREET" agree). A permit with none of them is never folded.
+  the permit's parcel id (within its county), else its normalised street line and unit (within
+  its jurisdiction; the enricher's normaliser, so "123 N Main St" and "123 NORTH MAIN STREET"
+  agree). Not within its city: a portal covers one city or county, and portals leave the city
+  blank too often (73 % of the Austin export) for it to tell properties apart. A permit with
+  none of them is never folded.
 - The project date is the issue date, else the application date, else the day it was scraped
   (UTC). A permit with none is never folded.
 - The window is measured against the lead, not chained from permit to permit, so a project spans
@@ -32,7 +34,7 @@ from typing import Any
 
 from schemas.permits import Categorization, PropertyMatch, RawPermit
 from schemas.taxonomy import MatchKind
-from services.enricher.address import normalize_address, normalize_city
+from services.enricher.address import normalize_address
 from services.enricher.properties import county_key, parcel_key
 
 PROJECT_WINDOW = timedelta(days=90)
@@ -43,7 +45,7 @@ RelatedPermit = dict[str, Any]
 
 def property_identity(permit: RawPermit, cad: PropertyMatch) -> str | None:
     """``cad:<county>:<account>``, ``parcel:<county>:<parcel>`` or ``address:<jurisdiction>:
-    <city>:<street line>``; None when the permit says too little to tell its property."""
+    <street line>``; None when the permit says too little to tell its property."""
     if cad.match is not MatchKind.NONE and cad.county and cad.account_id:
         return f"cad:{county_key(cad.county)}:{parcel_key(cad.account_id)}"
     parcel = parcel_key(permit.parcel_id) if permit.parcel_id else ""
@@ -54,13 +56,13 @@ def property_identity(permit: RawPermit, cad: PropertyMatch) -> str | None:
     address = normalize_address(permit.property_address)
     if address is None:
         return None
-    return f"address:{permit.jurisdiction}:{normalize_city(permit.city) or ''}:{address.full}"
+    return f"address:{permit.jurisdiction}:{address.full}"
 
 
 def project_key(
     permit: RawPermit, categorization: Categorization, cad: PropertyMatch
 ) -> str | None:
-    """The property and the category: ``address:austin_tx:AUSTIN:123 N MAIN ST|roof``."""
+    """The property and the category: ``address:austin_tx:123 N MAIN ST|roof``."""
     identity = property_identity(permit, cad)
     return None if identity is None else f"{identity}|{categorization.category.value}"
 
