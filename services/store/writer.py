@@ -233,7 +233,9 @@ class BatchWriter:
             for key, (_, rows) in leads.items()
         ]
         project_keys = sorted({lead.project_key for lead in incoming if lead.project_key})
-        if not project_keys:
+        if not project_keys or all(lead.has_lead for lead in incoming):
+            # Every permit here is a lead already (a replay, re-scores): each stays one, so
+            # there is nothing to decide, lock or read.
             return dict(leads), []
         self._lock_projects(conn, project_keys)
         decisions = decide_projects(incoming, self._project_leads(conn, project_keys))
