@@ -1,7 +1,8 @@
 """scored_leads: project key, project date and related permits; discarded_permits: duplicate_of
 
 One lead per project (services/store/projects.py): the store folds later permits of the same
-property and category within 90 days into the first lead, as `duplicate` discards.
+property and category within 90 days into the first lead, as `duplicate` discards. The leads
+already stored get their project key and date from their message, so they can be joined.
 
 Revision ID: 0005
 Revises: 0004
@@ -10,6 +11,7 @@ Create Date: 2026-12-04 17:00:00.000000
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -23,8 +25,6 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    # Leads stored before this revision keep a null project key: they are never joined (see
-    # docs/store.md, "One lead per project").
     with op.batch_alter_table("scored_leads", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column(
@@ -67,6 +67,62 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_discarded_permits_duplicate_of"), ["duplicate_of"], unique=False
         )
+
+    _backfill_project_keys()
+
+
+# Leads updated per statement while backfilling.
+_BACKFILL_BATCH = 1_000
+
+
+def _backfill_project_keys() -> None:
+    """The project key and date of every lead already stored, from its ``leads.scored``
+    message (``lead``), by the store's own definition, so a later permit of the same job joins
+    it instead of becoming a second lead. A message that no longer validates keeps a null key
+    (never joined). Its related permits start empty: leads already stored are not folded into
+    each other, since a buyer may hold either."""
+    from schemas import ScoredLead
+    from services.store.projects import project_date, project_key
+
+    leads = sa.table(
+        "scored_leads",
+        sa.column("id", sa.BigInteger()),
+        sa.column("lead", sa.JSON()),
+        sa.column("project_key", sa.String()),
+        sa.column("project_date", sa.Date()),
+    )
+    conn = op.get_bind()
+    update = (
+        sa.update(leads)
+        .where(leads.c.id == sa.bindparam("lead_id"))
+        .values(project_key=sa.bindparam("key"), project_date=sa.bindparam("day"))
+    )
+    after = 0
+    while True:
+        rows = conn.execute(
+            sa.select(leads.c.id, leads.c.lead)
+            .where(leads.c.id > after)
+            .order_by(leads.c.id)
+            .limit(_BACKFILL_BATCH)
+        ).all()
+        if not rows:
+            return
+        changes = []
+        for lead_id, stored in rows:
+            try:
+                message = ScoredLead.model_validate(
+                    json.loads(stored) if isinstance(stored, str) else stored
+                )
+            except ValueError:
+                continue
+            key = project_key(message.permit, message.categorization, message.cad)
+            if key is not None:
+                changes.append(
+                    {"lead_id": lead_id, "key": key, "day": project_date(message.permit)}
+                )
+        if changes:
+            conn.execute(update, changes)
+        after = rows[-1][0]
 
 
 def downgrade() -> None:
