@@ -11,8 +11,10 @@ from schemas.permits import Categorization, PropertyMatch, RawPermit
 class DiscardedPermit(Message):
     permit: RawPermit
     reason: str = Field(
-        pattern=r"^(production_builder|stale|invalid|no_data|junk:[a-z_]+)$",
-        description="Reason code: production_builder, junk:<kind>, stale, invalid or no_data.",
+        pattern=r"^(production_builder|stale|invalid|no_data|duplicate|junk:[a-z_]+)$",
+        description="Reason code: production_builder, junk:<kind>, stale, invalid, no_data, or "
+        "duplicate (the store: another permit of the same project is the lead; the detail "
+        "names it).",
         examples=["junk:shed"],
     )
     detail: str = Field(max_length=1000, description="Human-readable explanation.")

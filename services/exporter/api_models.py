@@ -17,6 +17,17 @@ class ErrorOut(BaseModel):
     detail: str = Field(examples=["lead 42 not found"])
 
 
+class RelatedPermitOut(BaseModel):
+    """Another permit of the same job (same property and category within 90 days), folded
+    into this lead so it is sold once."""
+
+    permit_id: str = Field(description="The permit number as the jurisdiction's portal shows it.")
+    permit_type: str | None
+    category: str
+    issued_date: date | None
+    valuation: float | None = Field(description="Job value in dollars.")
+
+
 class LeadOut(BaseModel):
     """A lead as a buyer sees it; purchase fields are the viewer's own purchase, if any."""
 
@@ -50,6 +61,10 @@ class LeadOut(BaseModel):
     purchased_at: datetime | None
     purchase_price: float | None
     converted_at: datetime | None
+    related_permits: list[RelatedPermitOut] = Field(
+        description="Later permits of the same job (property and category, within 90 days of "
+        "this one): not sold separately. Empty when there are none."
+    )
 
     @classmethod
     def from_row(cls, row: Any, today: date) -> LeadOut:
@@ -84,6 +99,9 @@ class LeadOut(BaseModel):
             purchased_at=row.purchased_at,
             purchase_price=row.purchase_price,
             converted_at=row.converted_at,
+            related_permits=[
+                RelatedPermitOut.model_validate(entry) for entry in row.related_permits or []
+            ],
         )
 
 

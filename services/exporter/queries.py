@@ -74,6 +74,7 @@ LEAD_COLUMNS = (
     leads.c.scored_at,
     leads.c.status,
     leads.c.sold_count,
+    leads.c.related_permits,
 )
 
 

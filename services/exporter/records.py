@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import PurePosixPath
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from schemas.leads import REVIEW_BELOW_SCORE, REVIEW_FLAG
 from schemas.taxonomy import Tier
@@ -38,7 +39,11 @@ CSV_HEADER: tuple[str, ...] = (
     "contact_priority",
     "flags",
     "scored_at",
+    # Appended, never reordered: CRM integrations read columns by position.
+    "related_permits",
 )
+# What a buyer sees of each permit folded into a lead (services/store/projects.py).
+RELATED_PERMIT_FIELDS = ("permit_id", "permit_type", "category", "issued_date", "valuation")
 SELLABLE_TIERS = frozenset({Tier.A, Tier.B, Tier.C})
 FLAGGED_FILE = PurePosixPath("flagged/needs_review.csv")
 RETRY_FILE = PurePosixPath("pending_retry/retry_queue.csv")
@@ -74,6 +79,7 @@ class LeadCells(NamedTuple):
     contact_priority: str
     flags: list[str]
     scored_at: datetime
+    related_permits: list[dict[str, Any]]
 
 
 @cache  # one path object per file: building and hashing paths per lead dominated exports
@@ -128,7 +134,17 @@ def csv_record(lead: LeadCells, today: date) -> list[str]:
         lead.contact_priority,
         _text(FLAG_SEPARATOR.join(lead.flags)),
         lead.scored_at.astimezone(UTC).isoformat(),
+        related_permits_cell(lead.related_permits),
     ]
+
+
+def related_permits_cell(related: Sequence[dict[str, Any]]) -> str:
+    """The permits folded into the lead as one JSON array (what the API shows of each), or an
+    empty cell: exact for an integration to parse, and it never starts like a formula."""
+    if not related:
+        return ""
+    shown = [{name: entry.get(name) for name in RELATED_PERMIT_FIELDS} for entry in related]
+    return json.dumps(shown, ensure_ascii=False, separators=(",", ":"))
 
 
 def _text(value: str | None) -> str:

@@ -23,6 +23,15 @@ from schemas import DeadLetter, DiscardedPermit, RawPermit, ScoredLead
 from services.common.db.tables import DeadLetterRow, PermitRow
 from services.common.runtime import BadInput
 from services.common.times import as_utc as utc
+from services.store.projects import (
+    DUPLICATE,
+    ProjectLead,
+    RelatedPermit,
+    duplicate_detail,
+    project_date,
+    project_key,
+    related_permit,
+)
 from services.store.rules import Rank, discard_rank, lead_rank, permit_rank
 
 _LEAD_VOLATILE: dict[str, Any] = {
@@ -50,6 +59,7 @@ class LeadRows:
     permit: dict[str, Any]
     lead: dict[str, Any]
     cad_account: tuple[str, str] | None  # (county, account_id) of the matched CAD property
+    related: RelatedPermit  # what the lead of its project shows of it, should it join one
 
     @property
     def rank(self) -> Rank:
@@ -152,9 +162,41 @@ def lead_rows(message: ScoredLead) -> LeadRows:
         "version_at": as_utc(permit.scraped_at),
         "content_hash": _sha256(content),
         "lead": message.model_dump_json(),
+        "project_key": project_key(permit, categorization, cad),
+        "project_date": project_date(permit),
     }
     account = (cad.county, cad.account_id) if cad.county and cad.account_id else None
-    return LeadRows(key=permit.key, permit=permit_row(permit), lead=lead, cad_account=account)
+    return LeadRows(
+        key=permit.key,
+        permit=permit_row(permit),
+        lead=lead,
+        cad_account=account,
+        related=related_permit(permit, categorization),
+    )
+
+
+def duplicate_rows(rows: LeadRows, lead: ProjectLead) -> DiscardRows:
+    """A lead message whose permit joins the project of another lead: its ``duplicate``
+    discard. Made of the message alone (and the lead it joins), so a replay makes the same
+    row, with the same hash; its time is the message's ``scored_at``, not the clock."""
+    source = rows.lead
+    discard = {
+        "permit_key": rows.key,
+        "reason": DUPLICATE,
+        "reason_group": DUPLICATE,
+        "detail": duplicate_detail(lead),
+        "stage": "store",
+        "rules_version": source["rules_version"],
+        "category": source["category"],
+        "trade_group": source["trade_group"],
+        "city": source["city"],
+        "county": source["county"],
+        "discarded_at": source["scored_at"],
+        "version_at": source["version_at"],
+        "content_hash": _sha256(f"{DUPLICATE}:{lead.permit_key}:{source['content_hash']}"),
+        "duplicate_of": lead.permit_key,
+    }
+    return DiscardRows(key=rows.key, permit=rows.permit, discard=discard)
 
 
 def discard_rows(message: DiscardedPermit) -> DiscardRows:
@@ -175,6 +217,7 @@ def discard_rows(message: DiscardedPermit) -> DiscardRows:
         "discarded_at": as_utc(message.discarded_at),
         "version_at": as_utc(permit.scraped_at),
         "content_hash": _sha256(content),
+        "duplicate_of": None,
     }
     return DiscardRows(key=permit.key, permit=permit_row(permit), discard=discard)
 

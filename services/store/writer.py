@@ -10,6 +10,13 @@ the insert itself for new ones), in key order, and only then reads which lead or
 permit has. Two store replicas writing a lead and a discard of the same permit therefore take
 turns, and cannot both decide that the permit has no outcome yet.
 
+Then it folds projects (projects.py): each incoming lead whose permit is not a lead yet joins
+the first stored lead of the same property and category within 90 days, and is stored as a
+``duplicate`` discard while that lead gains it in ``related_permits``. Before reading the
+project's leads the transaction takes a PostgreSQL advisory lock per project key (again in one
+order), so two replicas storing two permits of one project take turns, and the second one sees
+the first one's lead. The lead's row is read ``FOR UPDATE`` before its list is rewritten.
+
 A batch the database rejects (a constraint, an oversized or overflowing value) is written again
 row by row inside savepoints: the rejected messages go to the DLQ with the database's reason,
 the rest commit. Any other error (database down, connection lost, deadlock) propagates, and the
@@ -28,7 +35,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine, delete, select, tuple_
+from sqlalchemy import Connection, Engine, bindparam, delete, func, select, text, tuple_, update
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from schemas import DeadLetter, DiscardedPermit, ScoredLead, Topic
@@ -37,8 +44,18 @@ from services.common.db.tables import discarded_permits as _DISCARDS
 from services.common.db.tables import permits as _PERMITS
 from services.common.db.tables import properties as _PROPERTIES
 from services.common.db.tables import scored_leads as _LEADS
+from services.common.db.types import Json
 from services.common.runtime import BadInput, Outputs
 from services.store import metrics
+from services.store.projects import (
+    DUPLICATE,
+    IncomingLead,
+    ProjectLead,
+    RelatedPermit,
+    decide_projects,
+    merge_related,
+    project_lock_id,
+)
 from services.store.rows import (
     DeadLetterRows,
     DiscardRows,
@@ -46,6 +63,7 @@ from services.store.rows import (
     MessageRows,
     PermitOutcomeRows,
     as_utc,
+    duplicate_rows,
     permit_rank_of,
     rows_for,
 )
@@ -87,6 +105,11 @@ class _Stored:
     lead_hash: str | None
     discard_hash: str | None
     discard_version: datetime | None
+    duplicate_of: str | None  # its discard is a ``duplicate`` of this lead's permit
+
+    @property
+    def is_duplicate(self) -> bool:
+        return self.duplicate_of is not None
 
 
 class BatchWriter:
@@ -126,16 +149,22 @@ class BatchWriter:
         ]
         if with_permit:
             stored = self._write_permits(conn, with_permit)
-            leads = [(i, rows) for i, rows in with_permit if isinstance(rows, LeadRows)]
-            lead_outcomes, lead_keys = self._write_leads(conn, leads, stored)
+            leads = self._newest_leads(
+                [(i, rows) for i, rows in with_permit if isinstance(rows, LeadRows)], stored
+            )
+            staying, joining = self._fold_projects(conn, leads, stored)
+            lead_outcomes, replaced_duplicates = self._write_leads(conn, staying, stored)
             outcomes.update(lead_outcomes)
-            # A lead and a discard of one permit in one batch: the lead is the outcome.
+            # A lead and a discard of one permit in one batch: the lead (or the duplicate it
+            # became) is the outcome.
             discards = [
                 (i, rows)
                 for i, rows in with_permit
-                if isinstance(rows, DiscardRows) and rows.key not in lead_keys
+                if isinstance(rows, DiscardRows) and rows.key not in leads
             ]
-            outcomes.update(self._write_discards(conn, discards, stored))
+            discard_outcomes, written = self._write_discards(conn, discards + joining, stored)
+            outcomes.update(discard_outcomes)
+            self._update_related(conn, leads, joining, written, replaced_duplicates, stored)
         dead_letters = [(i, rows) for i, rows in items.items() if isinstance(rows, DeadLetterRows)]
         outcomes.update(self._write_dead_letters(conn, dead_letters))
         return outcomes
@@ -171,19 +200,62 @@ class BatchWriter:
             )
         return self._read_stored(conn, keys)
 
-    def _write_leads(
-        self, conn: Connection, items: Sequence[tuple[int, LeadRows]], stored: dict[str, _Stored]
-    ) -> tuple[dict[int, Outcome], set[str]]:
-        """Leads; returns their outcomes and the permit keys whose outcome is now a lead."""
-        outcomes = dict.fromkeys((i for i, _ in items), Outcome.SKIPPED)
-        newest = {
-            key: (i, rows)
-            for key, (i, rows) in newest_per_key(
-                items, key=_key_of, rank=lambda item: item[1].rank
-            ).items()
+    def _newest_leads(
+        self, items: Sequence[tuple[int, LeadRows]], stored: dict[str, _Stored]
+    ) -> dict[str, tuple[int, LeadRows]]:
+        """The winning lead message per permit, in arrival order, unless the permit's stored
+        discard is of a newer version (the other messages are skipped)."""
+        newest = newest_per_key(items, key=_key_of, rank=lambda item: item[1].rank)
+        return {
+            key: newest[key]
+            for key in sorted(newest, key=lambda key: newest[key][0])
             if stored[key].discard_hash is None
-            or not lead_yields_to_discard(rows.lead["version_at"], stored[key].discard_version)
+            or not lead_yields_to_discard(
+                newest[key][1].lead["version_at"], stored[key].discard_version
+            )
         }
+
+    def _fold_projects(
+        self,
+        conn: Connection,
+        leads: Mapping[str, tuple[int, LeadRows]],
+        stored: dict[str, _Stored],
+    ) -> tuple[dict[str, tuple[int, LeadRows]], list[tuple[int, DiscardRows]]]:
+        """Which incoming leads stay (or become) leads, and which join another permit's lead
+        as ``duplicate`` discards (under the projects' locks)."""
+        incoming = [
+            IncomingLead(
+                permit_key=key,
+                project_key=rows.lead["project_key"],
+                project_date=rows.lead["project_date"],
+                has_lead=stored[key].lead_hash is not None,
+            )
+            for key, (_, rows) in leads.items()
+        ]
+        project_keys = sorted({lead.project_key for lead in incoming if lead.project_key})
+        if not project_keys or all(lead.has_lead for lead in incoming):
+            # Every permit here is a lead already (a replay, re-scores): each stays one, so
+            # there is nothing to decide, lock or read.
+            return dict(leads), []
+        self._lock_projects(conn, project_keys)
+        decisions = decide_projects(incoming, self._project_leads(conn, project_keys))
+        staying = {key: item for key, item in leads.items() if decisions[key] is None}
+        joining = [
+            (i, duplicate_rows(rows, lead))
+            for key, (i, rows) in leads.items()
+            if (lead := decisions[key]) is not None
+        ]
+        return staying, joining
+
+    def _write_leads(
+        self,
+        conn: Connection,
+        newest: Mapping[str, tuple[int, LeadRows]],
+        stored: dict[str, _Stored],
+    ) -> tuple[dict[int, Outcome], dict[str, str]]:
+        """Leads; returns their outcomes, and the duplicates they replaced (permit key → the
+        lead it had joined), whose permits leave that lead's related permits."""
+        outcomes: dict[int, Outcome] = {}
         changed = {
             key: rows
             for key, (_, rows) in newest.items()
@@ -208,15 +280,24 @@ class BatchWriter:
             conn.execute(delete(_DISCARDS).where(_DISCARDS.c.permit_key.in_(replaced_discards)))
         for key, (i, _) in newest.items():
             outcomes[i] = _outcome(key in written, existed=stored[key].lead_hash is not None)
-        return outcomes, set(newest)
+        replaced_duplicates = {
+            key: lead for key in replaced_discards if (lead := stored[key].duplicate_of)
+        }
+        return outcomes, replaced_duplicates
 
     def _write_discards(
         self, conn: Connection, items: Sequence[tuple[int, DiscardRows]], stored: dict[str, _Stored]
-    ) -> dict[int, Outcome]:
-        """Discards of permits without a lead (a discard never replaces a lead)."""
+    ) -> tuple[dict[int, Outcome], set[str]]:
+        """Discards of permits without a lead: a discard never replaces a lead, nor a
+        ``duplicate`` (a permit that is part of a lead); returns outcomes and keys written."""
         outcomes = dict.fromkeys((i for i, _ in items), Outcome.SKIPPED)
         newest = newest_per_key(
-            ((i, rows) for i, rows in items if stored[rows.key].lead_hash is None),
+            (
+                (i, rows)
+                for i, rows in items
+                if stored[rows.key].lead_hash is None
+                and (rows.discard["reason"] == DUPLICATE or not stored[rows.key].is_duplicate)
+            ),
             key=_key_of,
             rank=lambda item: item[1].rank,
         )
@@ -226,7 +307,7 @@ class BatchWriter:
             if stored[key].discard_hash != rows.discard["content_hash"]
         }
         if not changed:
-            return outcomes
+            return outcomes, set()
         params = [
             {**rows.discard, "permit_id": stored[key].permit_id}
             for key, rows in sorted(changed.items())
@@ -236,7 +317,54 @@ class BatchWriter:
         )
         for key, (i, _) in newest.items():
             outcomes[i] = _outcome(key in written, existed=stored[key].discard_hash is not None)
-        return outcomes
+        return outcomes, written
+
+    def _update_related(
+        self,
+        conn: Connection,
+        leads: Mapping[str, tuple[int, LeadRows]],
+        joining: Sequence[tuple[int, DiscardRows]],
+        written: set[str],
+        replaced_duplicates: Mapping[str, str],
+        stored: dict[str, _Stored],
+    ) -> None:
+        """Each lead's ``related_permits`` after this batch: the duplicates written join their
+        lead (again, when only their content changed), and a permit that became a lead or
+        joined another lead leaves the one it had joined."""
+        added: dict[str, list[RelatedPermit]] = {}
+        removed: dict[str, set[str]] = {}
+        for _, rows in joining:
+            key = rows.key
+            if key not in written:
+                continue
+            lead = rows.discard["duplicate_of"]
+            added.setdefault(lead, []).append(leads[key][1].related)
+            previous = stored[key].duplicate_of
+            if previous is not None and previous != lead:
+                removed.setdefault(previous, set()).add(key)
+        for key, lead in replaced_duplicates.items():
+            removed.setdefault(lead, set()).add(key)
+        if not added and not removed:
+            return
+        columns = _LEADS.c
+        current = conn.execute(
+            select(columns.permit_key, columns.related_permits)
+            .where(columns.permit_key.in_(sorted(added.keys() | removed.keys())))
+            .order_by(columns.permit_key)
+            .with_for_update()
+        )
+        changes = []
+        for key, related in current:
+            merged = merge_related(related or [], added.get(key, []), removed.get(key, set()))
+            if merged != related:
+                changes.append({"lead_key": key, "merged": merged})
+        if changes:
+            conn.execute(
+                update(_LEADS)
+                .where(columns.permit_key == bindparam("lead_key"))
+                .values(related_permits=bindparam("merged", type_=Json), updated_at=func.now()),
+                changes,
+            )
 
     def _write_dead_letters(
         self, conn: Connection, items: Sequence[tuple[int, DeadLetterRows]]
@@ -271,6 +399,28 @@ class BatchWriter:
         )
         return {key: content_hash for key, content_hash in conn.execute(query)}
 
+    def _lock_projects(self, conn: Connection, project_keys: Sequence[str]) -> None:
+        """One transaction-scoped advisory lock per project, in one order for every replica.
+        SQLite (the embedded demo) has a single writer and needs none."""
+        if conn.dialect.name != "postgresql":
+            return
+        lock_ids = sorted({project_lock_id(key) for key in project_keys})
+        # unnest yields the array in its order, so the locks are taken in it.
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(id) FROM unnest(CAST(:ids AS bigint[])) AS id"),
+            {"ids": lock_ids},
+        )
+
+    def _project_leads(self, conn: Connection, project_keys: Sequence[str]) -> list[ProjectLead]:
+        leads = _LEADS.c
+        query = select(leads.permit_key, leads.project_key, leads.project_date, leads.id).where(
+            leads.project_key.in_(project_keys)
+        )
+        return [
+            ProjectLead(key, project, day, order=(0, id_))
+            for key, project, day, id_ in conn.execute(query)
+        ]
+
     def _read_stored(self, conn: Connection, keys: Sequence[str]) -> dict[str, _Stored]:
         permits, leads, discards = _PERMITS.c, _LEADS.c, _DISCARDS.c
         query = (
@@ -280,6 +430,7 @@ class BatchWriter:
                 leads.content_hash,
                 discards.content_hash,
                 discards.version_at,
+                discards.duplicate_of,
             )
             .select_from(
                 _PERMITS.outerjoin(_LEADS, leads.permit_key == permits.permit_key).outerjoin(
@@ -289,8 +440,10 @@ class BatchWriter:
             .where(permits.permit_key.in_(keys))
         )
         return {
-            key: _Stored(permit_id, lead_hash, discard_hash, as_utc(discard_version))
-            for key, permit_id, lead_hash, discard_hash, discard_version in conn.execute(query)
+            key: _Stored(permit_id, lead_hash, discard_hash, as_utc(discard_version), duplicate_of)
+            for key, permit_id, lead_hash, discard_hash, discard_version, duplicate_of in (
+                conn.execute(query)
+            )
         }
 
     def _property_ids(

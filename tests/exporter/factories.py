@@ -64,6 +64,7 @@ def lead_values(**overrides: Any) -> dict[str, Any]:
         "scored_at": SCORED_AT,
         "content_hash": f"{number:064d}",
         "lead": {"note": "the leads.scored message"},
+        "related_permits": [],
     }
     values.update(overrides)
     if "tier" not in overrides:

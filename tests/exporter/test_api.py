@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import csv
 import io
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -405,3 +406,44 @@ def test_probes_are_served_without_a_key_and_metrics_not_on_the_api_port(
     # Metrics are for the operators' scraper, on LEADSTREAM_METRICS_PORT (test_service.py),
     # not for whoever reaches the buyer API.
     assert client.get("/metrics").status_code == 404
+
+
+def test_a_buyer_sees_the_permits_folded_into_a_lead(
+    client: TestClient, engine: Engine, make_buyer: MakeBuyer
+) -> None:
+    """Two permits of one job, stored by the store: one lead, and the other permit on it."""
+    from services.store.writer import BatchWriter
+    from tests.store.factories import scored_lead
+
+    building = scored_lead(
+        0, permit_number="2015-000100 BP", property_address="123 N Main St", valuation=85_000
+    )
+    plumbing = scored_lead(
+        35,
+        permit_number="2015-000101 PP",
+        property_address="123 NORTH MAIN STREET",
+        permit_type="R- 329 Res Structures Other Than Bldg",
+        valuation=4_500,
+    )
+    BatchWriter(engine).write([building, plumbing])
+    buyer = make_buyer("pools")
+    listed = client.get("/v1/leads", headers=buyer).json()["items"]
+    assert [lead["permit_id"] for lead in listed] == ["2015-000100 BP"]  # sold once
+    related = [
+        {
+            "permit_id": "2015-000101 PP",
+            "permit_type": "R- 329 Res Structures Other Than Bldg",
+            "category": "pool",
+            "issued_date": plumbing.permit.issued_date.isoformat(),  # type: ignore[union-attr]
+            "valuation": 4500.0,
+        }
+    ]
+    assert listed[0]["related_permits"] == related
+    one = client.get(f"/v1/leads/{listed[0]['id']}", headers=buyer).json()
+    assert one["related_permits"] == related
+    (row,) = csv.DictReader(io.StringIO(client.get("/v1/leads.csv", headers=buyer).text))
+    assert json.loads(row["related_permits"]) == related
+    assert tuple(row) == CSV_HEADER and CSV_HEADER[-1] == "related_permits"
+    # A lead without related permits shows an empty list.
+    alone = insert_lead(engine, score=95)
+    assert client.get(f"/v1/leads/{alone}", headers=buyer).json()["related_permits"] == []

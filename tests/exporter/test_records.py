@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import PurePosixPath
@@ -119,3 +120,19 @@ def test_csv_text_is_a_parsable_document_with_a_header() -> None:
     assert len(rows) == 6
     assert rows[1][CSV_HEADER.index("project_description")] == 'pool, "spa"\nand deck'
     assert list(csv.reader(io.StringIO("".join(csv_text([]))))) == [list(CSV_HEADER)]
+
+
+def test_related_permits_are_the_last_column_as_json() -> None:
+    """Appended after every earlier column, so CRM imports that read by position still work."""
+    assert CSV_HEADER[:-1][-2:] == ("flags", "scored_at") and CSV_HEADER[-1] == "related_permits"
+    assert record()["related_permits"] == ""
+    folded = {
+        "permit_key": "austin_tx:2015-2 EP",
+        "permit_id": "2015-2 EP",
+        "permit_type": "R- 434 Addition & Alterations",
+        "category": "pool",
+        "issued_date": "2015-03-02",
+        "valuation": None,
+    }
+    cell = record(related_permits=[folded])["related_permits"]
+    assert json.loads(cell) == [{k: v for k, v in folded.items() if k != "permit_key"}]

@@ -250,3 +250,18 @@ def test_the_window_is_in_the_published_json_schema() -> None:
     assert raw["issued_date"]["anyOf"][0]["formatMinimum"] == "1900-01-01"
     assert raw["scraped_at"]["anyOf"][0]["formatMaximum"] == "2100-12-31T23:59:59.999999Z"
     assert "1 day" in raw["scraped_at"]["description"]
+
+
+def test_duplicate_is_a_discard_reason_in_the_contract_and_its_json_schema() -> None:
+    """The store discards a later permit of one project as ``duplicate`` (one lead per job)."""
+    permit = RawPermit(jurisdiction="austin_tx", permit_number="2015-2 EP")
+    discard = DiscardedPermit(
+        permit=permit,
+        reason="duplicate",
+        detail="same project as lead austin_tx:2015-1 BP",
+        stage="store",
+        discarded_at="2026-05-01T12:00:00Z",
+    )
+    assert discard.reason_group == "duplicate"
+    pattern = json.loads(schema_text(Topic.DISCARDED))["properties"]["reason"]["pattern"]
+    assert "duplicate" in pattern

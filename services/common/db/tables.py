@@ -191,6 +191,19 @@ class ScoredLeadRow(Base):
     )
     content_hash: Mapped[str] = mapped_column(String(64))
     lead: Mapped[dict[str, Any]] = mapped_column(Json, comment="The leads.scored message.")
+    # One lead per project (services/store/projects.py): later permits of the same property and
+    # category within 90 days are `duplicate` discards, listed here.
+    project_key: Mapped[str | None] = mapped_column(
+        String(400), index=True, comment="Property and category; null = never folded."
+    )
+    project_date: Mapped[date | None] = mapped_column(
+        Date, comment="Issued, else applied, else scraped date: what the 90 days count from."
+    )
+    related_permits: Mapped[list[dict[str, Any]]] = mapped_column(
+        Json,
+        server_default=text("'[]'"),
+        comment="The permits folded into this lead: number, type, category, issued, valuation.",
+    )
     status: Mapped[str] = mapped_column(String(12), default="new", server_default="new", index=True)
     sold_to: Mapped[str | None] = mapped_column(String(128))
     sold_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -233,6 +246,9 @@ class DiscardedPermitRow(Base):
     discarded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     version_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     content_hash: Mapped[str] = mapped_column(String(64))
+    duplicate_of: Mapped[str | None] = mapped_column(
+        String(140), index=True, comment="reason duplicate: permit_key of the lead it joined."
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
 
