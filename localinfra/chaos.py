@@ -57,6 +57,7 @@ from localinfra.chaos_input import (
 )
 from localinfra.chaos_ledger import LagSampler, accounted_inputs, take_ledger
 from localinfra.chaos_report import ScenarioResult, judge, summary, write_report
+from localinfra.chaos_trace import trace_keys
 from localinfra.kafka import KafkaCluster, KafkaNode
 from localinfra.stack import REPO, Stack, plan
 from services.common.config import KafkaSettings
@@ -251,6 +252,7 @@ def run_scenario(
                 time.sleep(SETTLE_S)
                 garbage = [m.key for m in messages if m.kind is Kind.GARBAGE]
                 ledger = take_ledger(engine, drain.keys, garbage)
+                trace = trace_keys(pipeline.kafka, ledger.missing[:20]) if ledger.missing else {}
                 open_circuits = supervisor.open_circuits()
                 engine.dispose()
             llm_calls = llm.stats()["outcomes"]
@@ -273,6 +275,7 @@ def run_scenario(
         scorer_events=scorer_events(stack.logs),
         timeline=timeline.events(),
         logs=stack.logs,
+        missing_trace=trace,
     )
     result.problems = judge(result, open_circuits)
     return result

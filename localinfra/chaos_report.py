@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from localinfra.chaos_ledger import Ledger
+from localinfra.chaos_trace import describe
 
 TABLE = ("<!-- chaos:table -->", "<!-- /chaos:table -->")
 NOTES = ("<!-- chaos:notes -->", "<!-- /chaos:notes -->")
@@ -41,6 +42,7 @@ class ScenarioResult:
     timeline: list[tuple[float, str]]
     logs: Path
     problems: list[str] = field(default_factory=list)
+    missing_trace: dict[str, list[str]] = field(default_factory=dict)  # chaos_trace.trace_keys
 
     @property
     def passed(self) -> bool:
@@ -57,6 +59,8 @@ def judge(result: ScenarioResult, open_circuits: Sequence[str]) -> list[str]:
         found.append("not drained before the timeout")
     if ledger.missing:
         found.append(f"{len(ledger.missing)} missing, e.g. {list(ledger.missing[:3])}")
+        if result.missing_trace:
+            found.append(f"where the missing were seen:\n{describe(result.missing_trace)}")
     if ledger.duplicated:
         found.append(f"{len(ledger.duplicated)} duplicated, e.g. {list(ledger.duplicated[:3])}")
     if ledger.unexpected:

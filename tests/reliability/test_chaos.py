@@ -61,7 +61,8 @@ def test_every_permit_ends_exactly_once_while_processes_die_and_the_llm_fails(
         BOUNDED, Pipeline(kafka_settings, database_url), messages, options, tmp_path
     )
 
-    assert result.problems == [], f"{result.problems}; logs in {result.logs}"
+    timeline = "\n".join(f"{at:6.1f} s  {event}" for at, event in result.timeline)
+    assert result.problems == [], f"{result.problems}; logs in {result.logs}\n{timeline}"
     assert result.kills.total() >= 3, "the run must have survived several SIGKILLs"
     assert result.scorer_events["circuit opened"] >= 1, "the LLM went down unnoticed"
     assert result.llm_calls["server_error"] > 0, "the LLM failed no call"
