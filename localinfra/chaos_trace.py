@@ -61,6 +61,8 @@ def _records(consumer: Consumer, topic: str) -> list[tuple[str, str, bytes]]:
             partition, offset = message.partition(), message.offset()
             if message.error() is not None or partition is None or offset is None:
                 continue
+            if message.topic() != topic:
+                continue  # prefetched for the topic read before: not this one's progress
             raw_key = message.key()
             key = raw_key.decode(errors="replace") if raw_key else ""
             records.append((f"[{partition}]@{offset}", key, message.value() or b""))
