@@ -287,7 +287,9 @@ def rows_in_pages(engine: Engine, stmt: Select[Any], page: int) -> Iterator[Row[
     after: Cursor | None = None
     while True:
         page_stmt = stmt if after is None else stmt.where(beyond(after))
-        with engine.connect() as conn:
+        # Autocommit: one statement needs no transaction, so the session is never even
+        # briefly "idle in transaction" between reading the page and going back to the pool.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             rows = conn.execute(page_stmt.limit(page)).all()
         yield from rows
         if len(rows) < page:
