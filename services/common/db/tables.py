@@ -148,6 +148,8 @@ class ScoredLeadRow(Base):
         # the planner statistics on the lower-cased values (a rare county is then cheap).
         Index("ix_scored_leads_lower_city", text("lower(city)")),
         Index("ix_scored_leads_lower_county", text("lower(county)")),
+        # The radius search (`near`) prefilters on a latitude/longitude box.
+        Index("ix_scored_leads_latitude_longitude", "latitude", "longitude"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
@@ -203,6 +205,13 @@ class ScoredLeadRow(Base):
         Json,
         server_default=text("'[]'"),
         comment="The permits folded into this lead: number, type, category, issued, valuation.",
+    )
+    # Where the work is: the portal's coordinates, else the ZIP's centroid (approximate).
+    zip_code: Mapped[str | None] = mapped_column(String(10), index=True)
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    location_approximate: Mapped[bool | None] = mapped_column(
+        Boolean, comment="true = the ZIP's centroid, not the portal's point; null = no location."
     )
     status: Mapped[str] = mapped_column(String(12), default="new", server_default="new", index=True)
     sold_to: Mapped[str | None] = mapped_column(String(128))
@@ -373,6 +382,32 @@ class BuilderOverrideRow(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
 
 
+class SubscriptionRow(Base):
+    """A buyer's saved search, pushed to ``webhook_url`` when it has one.
+
+    ``filters`` is the ``SubscriptionFilters`` dump (services/subscriptions/filters.py), always
+    within the buyer's entitlements when saved. ``secret`` signs the webhooks (Standard
+    Webhooks, ``whsec_…``); after a rotation ``previous_secret`` still signs until
+    ``previous_secret_until``.
+    """
+
+    __tablename__ = "subscriptions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, comment='"sub_" + 24 hex')
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("buyers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    filters: Mapped[dict[str, Any]] = mapped_column(Json)
+    webhook_url: Mapped[str | None] = mapped_column(Text, comment="null = a saved search")
+    secret: Mapped[str] = mapped_column(String(120))
+    previous_secret: Mapped[str | None] = mapped_column(String(120))
+    previous_secret_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    disabled_reason: Mapped[str | None] = mapped_column(Text)
+    disabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+
+
 # Core handles for code that reads and writes rows, not ORM objects (the declarative
 # ``__table__`` attribute is typed as a FromClause).
 permits = cast(Table, PermitRow.__table__)
@@ -383,6 +418,7 @@ dead_letters = cast(Table, DeadLetterRow.__table__)
 lead_purchases = cast(Table, LeadPurchaseRow.__table__)
 builder_observations = cast(Table, BuilderObservationRow.__table__)
 builder_overrides = cast(Table, BuilderOverrideRow.__table__)
+subscriptions = cast(Table, SubscriptionRow.__table__)
 
 __all__ = [
     "Base",
@@ -396,6 +432,7 @@ __all__ = [
     "PropertyRow",
     "ScoredLeadRow",
     "ScoringCacheRow",
+    "SubscriptionRow",
     "builder_observations",
     "builder_overrides",
     "dead_letters",
@@ -404,4 +441,5 @@ __all__ = [
     "permits",
     "properties",
     "scored_leads",
+    "subscriptions",
 ]
