@@ -117,3 +117,21 @@ def test_410_gone_disables_the_subscription_and_the_buyer_sees_why(
     store(engine, [scored_lead(i) for i in range(20, 40)])
     time.sleep(3)
     assert len(receiver.received) == sent
+
+
+def test_an_endpoint_failing_past_the_give_up_window_is_disabled_with_the_reason(
+    engine: Engine, client: TestClient, receiver: WebhookReceiver, start_notifier: StartNotifier
+) -> None:
+    buyer_id, key = buyer(engine, "Broken Co")
+    sub_id, _ = add_subscription(engine, buyer_id, receiver.url("/broken"))
+    receiver.answers["/broken"] = 500
+    start_notifier(LEADSTREAM_WEBHOOK_GIVE_UP_AFTER_S="3")  # 24 h, shortened
+    client.post(f"/v1/subscriptions/{sub_id}/test", headers=key)
+
+    def listed() -> Any:
+        return client.get(f"/v1/subscriptions/{sub_id}/deliveries", headers=key).json()
+
+    wait_until(lambda: not listed()["active"], 30, "the subscription disabled")
+    assert listed()["disabled_reason"].startswith("the endpoint failed every delivery for 24 hours")
+    (item,) = listed()["items"]
+    assert item["status"] == "failed" and item["attempts"] >= 2
