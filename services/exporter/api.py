@@ -64,6 +64,7 @@ from services.exporter.sales import (
 )
 from services.exporter.settings import ExporterSettings
 from services.exporter.stats import run_stats
+from services.exporter.subscriptions_api import router as subscriptions_router
 from services.exporter.tier_files import open_published, published_lead_ids, published_records
 
 CSV_BATCH = 2_000  # rows per page of a CSV download, and per chunk sent
@@ -286,6 +287,7 @@ def create_app(settings: ExporterSettings) -> FastAPI:
     )
     app.state.context = AppContext(engine, settings, DownloadSlots(settings.csv_downloads_per_key))
     app.include_router(router)
+    app.include_router(subscriptions_router)
     app.include_router(deliveries_router)
     app.add_exception_handler(LeadNotFound, _error(404))
     app.add_exception_handler(SaleConflict, _error(409))

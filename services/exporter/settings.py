@@ -45,6 +45,12 @@ class ExporterSettings(DatabaseSettings):
         default=600, gt=0, description="A GET /v1/leads.csv not done by then is cut off."
     )
 
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Local development and tests: a subscription's webhook_url may be http and "
+        "a loopback or private address.",
+    )
+
     @field_validator("admin_key")
     @classmethod
     def _long_enough(cls, key: SecretStr | None) -> SecretStr | None:
