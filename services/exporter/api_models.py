@@ -65,6 +65,13 @@ class LeadOut(BaseModel):
         description="Later permits of the same job (property and category, within 90 days of "
         "this one): not sold separately. Empty when there are none."
     )
+    zip_code: str | None = Field(description="5-digit ZIP of the property.")
+    latitude: float | None
+    longitude: float | None
+    location_approximate: bool | None = Field(
+        description="true: latitude/longitude are the ZIP's centroid, not the portal's point; "
+        "null: the lead has no location (it never matches a `near` search)."
+    )
 
     @classmethod
     def from_row(cls, row: Any, today: date) -> LeadOut:
@@ -102,6 +109,10 @@ class LeadOut(BaseModel):
             related_permits=[
                 RelatedPermitOut.model_validate(entry) for entry in row.related_permits or []
             ],
+            zip_code=row.zip_code,
+            latitude=row.latitude,
+            longitude=row.longitude,
+            location_approximate=row.location_approximate,
         )
 
 

@@ -11,12 +11,12 @@ import hmac
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 from fastapi import Depends, HTTPException, Path, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.security import APIKeyHeader
-from pydantic import AfterValidator
+from pydantic import AfterValidator, ValidationError
 from sqlalchemy import Engine
 
 from schemas.taxonomy import Category, Tier, TradeGroup
@@ -26,6 +26,7 @@ from services.exporter.cursor import MAX_BIGINT, Cursor, InvalidCursor, decode_c
 from services.exporter.downloads import DownloadSlots
 from services.exporter.queries import LeadFilters, LeadStatus
 from services.exporter.settings import ExporterSettings
+from services.subscriptions.filters import MAX_RADIUS_MILES, Near
 
 # PostgreSQL rejects NUL in text; refusing it here makes it a 422 instead of a driver error.
 NO_NUL = r"^[^\x00]*$"
@@ -111,6 +112,23 @@ def lead_filters(
     ] = None,
     scored_until: Annotated[UtcDatetime | None, Query(description="Exclusive.")] = None,
     status: LeadStatus | None = None,
+    zip_code: Annotated[
+        list[str] | None,
+        Query(
+            max_length=200,
+            description="5-digit ZIP of the property; repeat for any of several.",
+            examples=["78704"],
+        ),
+    ] = None,
+    near: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="`lat,lon,miles`: leads within that many miles (at most "
+            f"{MAX_RADIUS_MILES:g}) of the point. A lead without coordinates never matches.",
+            examples=["30.2672,-97.7431,10"],
+        ),
+    ] = None,
 ) -> LeadFilters:
     return LeadFilters(
         trade_group=trade_group,
@@ -122,6 +140,38 @@ def lead_filters(
         scored_since=scored_since,
         scored_until=scored_until,
         status=status,
+        zip_codes=tuple(_zip_code(value) for value in zip_code or ()),
+        near=None if near is None else _near(near),
+    )
+
+
+def _zip_code(value: str) -> str:
+    if len(value) != 5 or not value.isascii() or not value.isdigit():
+        _bad_query("zip_code", f"zip_code must be 5 digits, got {value!r}", value)
+    return value
+
+
+def _near(value: str) -> Near:
+    parts = value.split(",")
+    try:
+        if len(parts) != 3:
+            raise ValueError("expected three numbers")
+        lat, lon, miles = (float(part) for part in parts)
+        return Near(lat=lat, lon=lon, miles=miles)
+    except ValueError as exc:
+        reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        _bad_query(
+            "near",
+            f"near must be lat,lon,miles (latitude -90..90, longitude -180..180, "
+            f"0 < miles <= {MAX_RADIUS_MILES:g}), e.g. 30.2672,-97.7431,10: {reason}",
+            value,
+        )
+
+
+def _bad_query(name: str, message: str, value: str) -> NoReturn:
+    """A 422 in FastAPI's own format for a query parameter."""
+    raise RequestValidationError(
+        [{"type": "value_error", "loc": ("query", name), "msg": message, "input": value}]
     )
 
 

@@ -9,6 +9,7 @@ let PostgreSQL start the walk where the wanted leads are instead of skipping pas
 
 from __future__ import annotations
 
+import math
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,8 @@ from services.common.db.tables import lead_purchases, scored_leads
 from services.exporter.buyers import Buyer, Entitlements
 from services.exporter.cursor import Cursor
 from services.exporter.records import LeadCells
+from services.subscriptions.filters import Near
+from services.subscriptions.geo import EARTH_RADIUS_MILES, bounding_box
 
 # The API reads rows, not ORM objects (faster to stream, nothing to track), from the two
 # tables it reads most, by short names.
@@ -75,6 +78,10 @@ LEAD_COLUMNS = (
     leads.c.status,
     leads.c.sold_count,
     leads.c.related_permits,
+    leads.c.zip_code,
+    leads.c.latitude,
+    leads.c.longitude,
+    leads.c.location_approximate,
 )
 
 
@@ -127,6 +134,8 @@ class LeadFilters:
     scored_since: datetime | None = None
     scored_until: datetime | None = None
     status: LeadStatus | None = None
+    zip_codes: tuple[str, ...] = ()  # any of these 5-digit ZIPs
+    near: Near | None = None
 
 
 def entitled(entitlements: Entitlements) -> ColumnElement[bool]:
@@ -202,7 +211,37 @@ def apply_filters(stmt: Select[Any], filters: LeadFilters) -> Select[Any]:
         conditions.append(leads.c.scored_at < filters.scored_until)
     if filters.status is not None:
         conditions.append(leads.c.status == filters.status.value)
+    if filters.zip_codes:
+        conditions.append(leads.c.zip_code.in_(sorted(set(filters.zip_codes))))
+    if filters.near is not None:
+        conditions.append(within(filters.near))
     return stmt.where(*conditions)
+
+
+def within(near: Near) -> ColumnElement[bool]:
+    """Leads within ``near.miles`` of the point: the bounding box first (a range on the
+    (latitude, longitude) index), then the exact haversine distance. A lead without
+    coordinates fails both, so it never matches."""
+    box = bounding_box(near.lat, near.lon, near.miles)
+    lat, lon = leads.c.latitude, leads.c.longitude
+    in_longitudes = (
+        or_(lon >= box.min_lon, lon <= box.max_lon)
+        if box.wraps
+        else lon.between(box.min_lon, box.max_lon)
+    )
+    return and_(
+        lat.between(box.min_lat, box.max_lat), in_longitudes, distance_sql(near) <= near.miles
+    )
+
+
+def distance_sql(near: Near) -> ColumnElement[float]:
+    """Haversine miles from the point to the lead, in SQL (as geo.miles_between)."""
+    lat1, lon1 = math.radians(near.lat), math.radians(near.lon)
+    lat2, lon2 = func.radians(leads.c.latitude), func.radians(leads.c.longitude)
+    half_chord = func.power(func.sin((lat2 - lat1) / 2), 2) + math.cos(lat1) * func.cos(
+        lat2
+    ) * func.power(func.sin((lon2 - lon1) / 2), 2)
+    return 2 * EARTH_RADIUS_MILES * func.asin(func.sqrt(half_chord))
 
 
 def lead_query(viewer: Buyer | None, filters: LeadFilters, max_buyers_per_lead: int) -> Select[Any]:

@@ -41,6 +41,10 @@ CSV_HEADER: tuple[str, ...] = (
     "scored_at",
     # Appended, never reordered: CRM integrations read columns by position.
     "related_permits",
+    "zip_code",
+    "latitude",
+    "longitude",
+    "location_approximate",
 )
 # What a buyer sees of each permit folded into a lead (services/store/projects.py).
 RELATED_PERMIT_FIELDS = ("permit_id", "permit_type", "category", "issued_date", "valuation")
@@ -80,6 +84,10 @@ class LeadCells(NamedTuple):
     flags: list[str]
     scored_at: datetime
     related_permits: list[dict[str, Any]]
+    zip_code: str | None
+    latitude: float | None
+    longitude: float | None
+    location_approximate: bool | None
 
 
 @cache  # one path object per file: building and hashing paths per lead dominated exports
@@ -135,6 +143,10 @@ def csv_record(lead: LeadCells, today: date) -> list[str]:
         _text(FLAG_SEPARATOR.join(lead.flags)),
         lead.scored_at.astimezone(UTC).isoformat(),
         related_permits_cell(lead.related_permits),
+        lead.zip_code or "",
+        "" if lead.latitude is None else repr(lead.latitude),
+        "" if lead.longitude is None else repr(lead.longitude),
+        "" if lead.location_approximate is None else str(lead.location_approximate).lower(),
     ]
 
 

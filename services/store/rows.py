@@ -33,6 +33,7 @@ from services.store.projects import (
     related_permit,
 )
 from services.store.rules import Rank, discard_rank, lead_rank, permit_rank
+from services.subscriptions.location import lead_location
 
 _LEAD_VOLATILE: dict[str, Any] = {
     "score": {"scored_at", "latency_ms", "tokens_in", "tokens_out", "tokens_cached"},
@@ -125,6 +126,7 @@ def lead_rows(message: ScoredLead) -> LeadRows:
         message.cad,
         message.score,
     )
+    location = lead_location(permit)  # the portal's point, else the ZIP's centroid
     lead = {
         "permit_key": permit.key,
         "jurisdiction": permit.jurisdiction,
@@ -164,6 +166,10 @@ def lead_rows(message: ScoredLead) -> LeadRows:
         "lead": message.model_dump_json(),
         "project_key": project_key(permit, categorization, cad),
         "project_date": project_date(permit),
+        "zip_code": location.zip_code,
+        "latitude": location.latitude,
+        "longitude": location.longitude,
+        "location_approximate": location.approximate,
     }
     account = (cad.county, cad.account_id) if cad.county and cad.account_id else None
     return LeadRows(

@@ -65,6 +65,10 @@ def lead_values(**overrides: Any) -> dict[str, Any]:
         "content_hash": f"{number:064d}",
         "lead": {"note": "the leads.scored message"},
         "related_permits": [],
+        "zip_code": None,
+        "latitude": None,
+        "longitude": None,
+        "location_approximate": None,
     }
     values.update(overrides)
     if "tier" not in overrides:

@@ -122,9 +122,53 @@ def test_csv_text_is_a_parsable_document_with_a_header() -> None:
     assert list(csv.reader(io.StringIO("".join(csv_text([]))))) == [list(CSV_HEADER)]
 
 
-def test_related_permits_are_the_last_column_as_json() -> None:
-    """Appended after every earlier column, so CRM imports that read by position still work."""
-    assert CSV_HEADER[:-1][-2:] == ("flags", "scored_at") and CSV_HEADER[-1] == "related_permits"
+# Every column in the position it had when it was added: CRM imports read by position.
+COLUMNS_BY_POSITION = (
+    "lead_id",
+    "permit_id",
+    "city",
+    "county",
+    "property_address",
+    "owner_name",
+    "project_description",
+    "market_value",
+    "days_old",
+    "is_absentee",
+    "score",
+    "tier",
+    "trade_group",
+    "category",
+    "reasoning",
+    "ideal_contractor",
+    "contact_priority",
+    "flags",
+    "scored_at",
+    "related_permits",
+    "zip_code",
+    "latitude",
+    "longitude",
+    "location_approximate",
+)
+
+
+def test_columns_keep_their_positions_new_ones_are_appended() -> None:
+    assert CSV_HEADER == COLUMNS_BY_POSITION
+
+
+def test_location_columns_are_empty_without_a_location() -> None:
+    assert [record()[name] for name in COLUMNS_BY_POSITION[-4:]] == ["", "", "", ""]
+    cells = record(
+        zip_code="78704", latitude=30.2417, longitude=-97.7696, location_approximate=True
+    )
+    assert [cells[name] for name in COLUMNS_BY_POSITION[-4:]] == [
+        "78704",
+        "30.2417",
+        "-97.7696",
+        "true",
+    ]
+
+
+def test_related_permits_are_a_column_as_json() -> None:
     assert record()["related_permits"] == ""
     folded = {
         "permit_key": "austin_tx:2015-2 EP",

@@ -1,9 +1,9 @@
 """subscriptions; scored_leads: zip_code, latitude, longitude, location_approximate
 
 Buyer subscriptions (saved searches, optionally pushed to a webhook) and where each lead is,
-for the `zip_code` and `near` filters. Leads stored before this revision get their ZIP and
-the portal's coordinates from their message; the ZIP centroid is only filled in for new leads
-(the message of an old lead has no centroid, and a radius search on it is a non-match).
+for the `zip_code` and `near` filters. Leads stored before this revision get their location
+the way the store gives new leads theirs: the portal's point from their message, else their
+ZIP's centroid.
 
 Revision ID: 0006
 Revises: 0005
@@ -83,30 +83,61 @@ def upgrade() -> None:
 
 
 def _backfill_locations() -> None:
-    """ZIP and portal coordinates of the leads already stored, from their message."""
+    """The leads already stored get their 5-digit ZIP and the portal's coordinates from their
+    message, then, where the portal gave none, their ZIP's centroid (approximate), as the
+    store does for new leads (services/subscriptions/location.py): one UPDATE per ZIP."""
+    from services.subscriptions.location import zip_centroid
+
     conn = op.get_bind()
     if conn.dialect.name == "postgresql":
+        permit_zip = "lead->'permit'->>'zip_code'"
         conn.execute(
             sa.text(
                 "UPDATE scored_leads SET "
-                " zip_code = lead->'permit'->>'zip_code',"
+                f" zip_code = CASE WHEN {permit_zip} ~ '^[0-9]{{5}}' THEN left({permit_zip}, 5) END,"
                 " latitude = (lead->'permit'->>'latitude')::float,"
-                " longitude = (lead->'permit'->>'longitude')::float,"
-                " location_approximate = CASE WHEN lead->'permit'->>'latitude' IS NOT NULL"
-                "   AND lead->'permit'->>'longitude' IS NOT NULL THEN false END"
+                " longitude = (lead->'permit'->>'longitude')::float"
             )
         )
     else:
+        permit_zip = "json_extract(lead, '$.permit.zip_code')"
         conn.execute(
             sa.text(
                 "UPDATE scored_leads SET "
-                " zip_code = json_extract(lead, '$.permit.zip_code'),"
+                f" zip_code = CASE WHEN {permit_zip} GLOB '[0-9][0-9][0-9][0-9][0-9]*'"
+                f" THEN substr({permit_zip}, 1, 5) END,"
                 " latitude = json_extract(lead, '$.permit.latitude'),"
-                " longitude = json_extract(lead, '$.permit.longitude'),"
-                " location_approximate = CASE WHEN json_extract(lead, '$.permit.latitude')"
-                "   IS NOT NULL AND json_extract(lead, '$.permit.longitude') IS NOT NULL"
-                "   THEN 0 END"
+                " longitude = json_extract(lead, '$.permit.longitude')"
             )
+        )
+    # Half a point is no point, and (0, 0) is a portal's "not geocoded".
+    conn.execute(
+        sa.text(
+            "UPDATE scored_leads SET latitude = NULL, longitude = NULL "
+            "WHERE latitude IS NULL OR longitude IS NULL OR (latitude = 0 AND longitude = 0)"
+        )
+    )
+    conn.execute(
+        sa.text("UPDATE scored_leads SET location_approximate = false WHERE latitude IS NOT NULL")
+    )
+    zips = conn.execute(
+        sa.text(
+            "SELECT DISTINCT zip_code FROM scored_leads "
+            "WHERE latitude IS NULL AND zip_code IS NOT NULL"
+        )
+    ).scalars()
+    centroids = []
+    for zip_code in zips:
+        centroid = zip_centroid(zip_code)
+        if centroid is not None:
+            centroids.append({"zip": zip_code, "lat": centroid[0], "lon": centroid[1]})
+    if centroids:
+        conn.execute(
+            sa.text(
+                "UPDATE scored_leads SET latitude = :lat, longitude = :lon,"
+                " location_approximate = true WHERE zip_code = :zip AND latitude IS NULL"
+            ),
+            centroids,
         )
 
 
