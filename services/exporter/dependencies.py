@@ -8,6 +8,7 @@ route runs.
 from __future__ import annotations
 
 import hmac
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -157,9 +158,15 @@ def _near(value: str) -> Near:
         if len(parts) != 3:
             raise ValueError("expected three numbers")
         lat, lon, miles = (float(part) for part in parts)
+        if not all(math.isfinite(number) for number in (lat, lon, miles)):
+            raise ValueError("every value must be a finite number")
         return Near(lat=lat, lon=lon, miles=miles)
     except ValueError as exc:
-        reason = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+        if isinstance(exc, ValidationError):
+            error = exc.errors(include_url=False)[0]
+            reason = f"{error['loc'][0]}: {error['msg']}"
+        else:
+            reason = str(exc)
         _bad_query(
             "near",
             f"near must be lat,lon,miles (latitude -90..90, longitude -180..180, "

@@ -27,7 +27,7 @@ def resolve(host: str, port: int) -> list[str]:
     """The addresses ``host`` resolves to (an IP literal resolves to itself, without DNS)."""
     try:
         infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
-    except (OSError, UnicodeError) as exc:
+    except (OSError, UnicodeError, ValueError) as exc:
         raise UnsafeWebhookUrl(f"webhook_url: host {host!r} does not resolve ({exc})") from None
     return sorted({str(info[4][0]) for info in infos})
 
@@ -56,6 +56,8 @@ def check_webhook_url(url: str, *, allow_private: bool, resolver: Resolver = res
     """The URL, if a webhook may be sent to it; raises UnsafeWebhookUrl saying why not."""
     if len(url) > MAX_URL_LENGTH:
         raise UnsafeWebhookUrl(f"webhook_url: longer than {MAX_URL_LENGTH} characters")
+    if any(ord(char) <= 0x20 or ord(char) == 0x7F for char in url):
+        raise UnsafeWebhookUrl("webhook_url: must not contain spaces or control characters")
     try:
         parts = urlsplit(url)
         port = parts.port

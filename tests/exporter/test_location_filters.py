@@ -129,11 +129,11 @@ def test_a_lead_shows_where_it_is(
         ("near=30.27,-97.74", "near must be lat,lon,miles"),
         ("near=30.27,-97.74,5,1", "near must be lat,lon,miles"),
         ("near=austin", "near must be lat,lon,miles"),
-        ("near=91,-97.74,5", "lat"),
-        ("near=30.27,-197,5", "lon"),
-        ("near=30.27,-97.74,0", "miles"),
-        ("near=30.27,-97.74,251", "miles"),
-        ("near=30.27,-97.74,nan", "miles"),
+        ("near=91,-97.74,5", "lat: Input should be less than or equal to 90"),
+        ("near=30.27,-197,5", "lon: "),
+        ("near=30.27,-97.74,0", "miles: Input should be greater than 0"),
+        ("near=30.27,-97.74,251", "miles: "),
+        ("near=30.27,-97.74,nan", "finite number"),
         ("near=", "near must be lat,lon,miles"),
         ("zip_code=7870", "zip_code must be 5 digits"),
         ("zip_code=78704-1234", "zip_code must be 5 digits"),
@@ -158,3 +158,23 @@ def test_near_across_the_antimeridian(
     west = insert_lead(engine, latitude=-17.0, longitude=-179.95, location_approximate=False)
     insert_lead(engine, latitude=-17.0, longitude=178.0, location_approximate=False)
     assert listed(client, make_buyer("fiji"), "near=-17.0,179.99,10") == {east, west}
+
+
+def test_a_lead_the_store_gave_a_zip_centroid_is_found_near_it(
+    client: TestClient, engine: Engine, make_buyer: MakeBuyer
+) -> None:
+    """Through the store: a permit with only a ZIP is placed at the ZIP's centroid, shown as
+    approximate, and found by a radius search around it."""
+    from services.store.writer import BatchWriter
+    from services.subscriptions.location import zip_centroid
+    from tests.store.factories import scored_lead
+
+    message = scored_lead(4, zip_code="78704")
+    BatchWriter(engine).write([message])
+    buyer = make_buyer("everything", trade_groups=(message.categorization.trade_group.value,))
+    centre = zip_centroid("78704")
+    assert centre is not None
+    (lead,) = client.get(f"/v1/leads?near={centre[0]},{centre[1]},1", headers=buyer).json()["items"]
+    assert lead["permit_id"] == message.permit.permit_number
+    assert lead["location_approximate"] is True and lead["zip_code"] == "78704"
+    assert client.get("/v1/leads?near=32.75,-97.33,50", headers=buyer).json()["items"] == []

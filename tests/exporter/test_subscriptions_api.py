@@ -210,6 +210,8 @@ def test_rotating_keeps_the_previous_secret_for_24_hours(
         ("https://0.0.0.0/hook", "unspecified"),
         ("https://user:pw@93.184.215.14/hook", "user name or password"),
         ("https://no-such-host.invalid/hook", "does not resolve"),
+        ("https://93.184.215.14/a b", "spaces or control characters"),
+        ("https://93.184.215.14/\x00", "spaces or control characters"),
     ],
 )
 def test_a_webhook_url_must_be_https_to_a_public_address(
