@@ -69,6 +69,10 @@ class WebhookReceiver:
         self._server = server
         threading.Thread(target=server.serve_forever, daemon=True).start()
 
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
