@@ -65,7 +65,41 @@ ZIPS = [f"{75000 + n}" for n in range(2000)]
 
 def main() -> None:
     matching_cost()
+    outbox_cost()
     end_to_end()
+
+
+# ---------------------------------------------------------------------- 0. the store's outbox
+
+
+def outbox_cost(rounds: int = 6, leads: int = 4_000) -> None:
+    """The store writer with and without its outbox insert, alternating on one database."""
+    from services.store.writer import BatchWriter
+    from tests.store.factories import scored_lead
+
+    rates: dict[str, list[float]] = {"with": [], "without": []}
+    _, server_url = infrastructure()
+    with migrated_database(server_url) as url:
+        engine = make_engine(url)
+        first = 0
+        for _ in range(rounds):
+            for mode in rates:
+                writer = BatchWriter(engine)
+                if mode == "without":
+                    writer._write_lead_events = lambda conn, announced: None  # type: ignore[method-assign]
+                messages = [scored_lead(i) for i in range(first, first + leads)]
+                first += leads
+                started = time.perf_counter()
+                for batch in range(0, leads, 500):
+                    writer.write(messages[batch : batch + 500])
+                rates[mode].append(leads / (time.perf_counter() - started))
+        engine.dispose()
+    with_outbox, without = (statistics.median(rates[mode]) for mode in ("with", "without"))
+    print(
+        f"store writer, {rounds} × {leads:,} new leads in batches of 500: {with_outbox:,.0f} "
+        f"leads/s with the outbox, {without:,.0f} without (ratio {with_outbox / without:.2f})"
+    )
+    record("notifier_outbox", with_outbox=round(with_outbox), without=round(without))
 
 
 # ---------------------------------------------------------------------- 1. matching
