@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from confluent_kafka import KafkaError, Message, Producer
@@ -24,12 +25,13 @@ from schemas.topics import Topic
 from services.common.config import KafkaSettings
 from services.common.db.tables import lead_events as _EVENTS
 from services.common.kafka import make_producer
-from services.notifier import metrics
+from services.notifier import metrics, retention
 
 log = logging.getLogger(__name__)
 
 _ACK_TIMEOUT_S = 30.0
 _BACKLOG_SAMPLE_S = 5.0
+_PRUNE_EVERY_S = 3600.0
 
 
 class PublishFailed(Exception):
@@ -46,6 +48,7 @@ class OutboxRelay:
         self._batch = batch
         self._poll_interval_s = poll_interval_s
         self._sampled_at = 0.0
+        self._pruned_at = time.monotonic() - _PRUNE_EVERY_S + 60  # first prune a minute in
 
     def publish_once(self) -> int:
         """Publish one batch of due rows; returns how many."""
@@ -108,12 +111,20 @@ class OutboxRelay:
             ).scalar_one()
         metrics.OUTBOX_UNPUBLISHED.set(due)
 
+    def prune_hourly(self) -> None:
+        if time.monotonic() - self._pruned_at < _PRUNE_EVERY_S:
+            return
+        self._pruned_at = time.monotonic()
+        events, deliveries = retention.prune(self._engine, datetime.now(UTC))
+        log.info("pruned", extra={"lead_events": events, "webhook_deliveries": deliveries})
+
     def run(self, stop: threading.Event) -> None:
         delay = self._poll_interval_s
         while not stop.is_set():
             try:
                 published = self.publish_once()
                 self.sample_backlog()
+                self.prune_hourly()
                 delay = self._poll_interval_s
             except Exception:
                 log.exception("outbox relay failed; retrying")
