@@ -56,7 +56,9 @@ class DeliveryWorker:
                     task = asyncio.create_task(self._deliver(client, delivery, wake))
                     self._tasks.add(task)
                     task.add_done_callback(self._tasks.discard)
-                if len(claimed) < free:
+                if free <= 0 or len(claimed) < free:
+                    # Every slot busy, or nothing more is due: wait for a slot to free up (a
+                    # delivery finishing) or the next poll, never spin without yielding.
                     wake.clear()
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(wake.wait(), settings.webhook_poll_interval_s)

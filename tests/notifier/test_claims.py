@@ -16,12 +16,12 @@ from tests.notifier.seeds import add_buyer, add_subscription
 pytestmark = pytest.mark.postgres
 
 
-def dead_endpoints(engine: Engine, endpoints: int, each: int) -> list[str]:
+def dead_endpoints(
+    engine: Engine, endpoints: int, each: int, url: str = "https://dead{n}.example/"
+) -> list[str]:
     """``endpoints`` subscriptions with ``each`` due deliveries apiece."""
     buyer = add_buyer(engine, "Many Endpoints Co", ["home_systems"])
-    subs = [
-        add_subscription(engine, buyer, f"https://dead{n}.example/")[0] for n in range(endpoints)
-    ]
+    subs = [add_subscription(engine, buyer, url.format(n=n))[0] for n in range(endpoints)]
     now = datetime.now(UTC)
     rows = [
         {
