@@ -66,7 +66,72 @@ ZIPS = [f"{75000 + n}" for n in range(2000)]
 def main() -> None:
     matching_cost()
     outbox_cost()
+    endpoints_down()
     end_to_end()
+
+
+# ---------------------------------------------------------------------- 3. endpoints down
+
+
+def endpoints_down(endpoints: int = 1_000, leads: int = 60, samples: int = 10) -> None:
+    """The notifier's RSS while every delivery to ``endpoints`` dead endpoints is retried."""
+    from sqlalchemy import func, select
+
+    from services.common.db.tables import webhook_attempts
+    from tests.notifier.seeds import store
+    from tests.store.factories import scored_lead
+
+    bootstrap, server_url = infrastructure()
+    kafka = KafkaSettings(
+        bootstrap_servers=bootstrap,
+        topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
+        partitions=4,
+        group_prefix=f"bench{uuid.uuid4().hex[:8]}",
+    )
+    create_topics(kafka)
+    try:
+        with migrated_database(server_url) as url:
+            engine = make_engine(url)
+            buyer = add_buyer(engine, "Down Co", [g.value for g in TradeGroup])
+            for n in range(endpoints):  # port 9 on loopback: connection refused
+                add_subscription(engine, buyer, f"http://127.0.0.{1 + n % 200}:9/hook{n}")
+            env = {
+                **os.environ,
+                **kafka.environment(),
+                "DATABASE_URL": url,
+                "PYTHONPATH": str(REPO),
+                "LEADSTREAM_WEBHOOK_ALLOW_PRIVATE": "1",
+                "LEADSTREAM_WEBHOOK_RETRY_SCHEDULE_S": "[0.2, 0.5, 1]",
+                "LEADSTREAM_WEBHOOK_RETRY_EVERY_S": "1",
+                "LEADSTREAM_LOG_LEVEL": "WARNING",
+            }
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "services.cli", "run", "notifier"], cwd=REPO, env=env
+            )
+            rss: list[int] = []
+            try:
+                time.sleep(8)
+                store(engine, [scored_lead(i) for i in range(leads)])
+                time.sleep(10)  # matched and queued
+                for _ in range(samples):
+                    time.sleep(4)
+                    status = Path(f"/proc/{proc.pid}/status").read_text()
+                    rss.append(int(status.split("VmRSS:")[1].split()[0]) // 1024)
+                with engine.connect() as conn:
+                    attempts = conn.execute(
+                        select(func.count()).select_from(webhook_attempts)
+                    ).scalar_one()
+            finally:
+                proc.terminate()
+                proc.wait(30)
+                engine.dispose()
+    finally:
+        delete_prefixed_topics(kafka)
+    print(
+        f"{endpoints:,} dead endpoints, {endpoints * leads:,} deliveries: notifier RSS "
+        f"{min(rss)}–{max(rss)} MB over {4 * samples} s, {attempts:,} attempts"
+    )
+    record("notifier_endpoints_down", rss_min_mb=min(rss), rss_max_mb=max(rss), attempts=attempts)
 
 
 # ---------------------------------------------------------------------- 0. the store's outbox
