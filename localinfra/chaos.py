@@ -35,9 +35,11 @@ from localinfra.chaos_faults import (
     Fault,
     FlakyLLM,
     HugeModelNumbers,
+    NotifierKills,
     PostgresOutage,
     PrivatePostgres,
     ProcessKills,
+    ReceiverFlaps,
     ScorerScaling,
     Servers,
     Supervisor,
@@ -55,7 +57,13 @@ from localinfra.chaos_input import (
     permit_messages,
     poison_messages,
 )
-from localinfra.chaos_ledger import LagSampler, accounted_inputs, take_ledger
+from localinfra.chaos_ledger import (
+    LagSampler,
+    WebhookLedger,
+    accounted_inputs,
+    take_ledger,
+    take_webhook_ledger,
+)
 from localinfra.chaos_report import ScenarioResult, judge, summary, write_report
 from localinfra.chaos_trace import trace_keys
 from localinfra.kafka import KafkaCluster, KafkaNode
@@ -64,6 +72,7 @@ from services.common.config import KafkaSettings
 from services.common.db.engine import make_engine, upgrade
 from services.common.kafka import create_topics
 from tests.support.fake_llm import FakeLLM, FakeLLMConfig
+from tests.support.webhook_receiver import WebhookReceiver
 
 SHARED_DATA = REPO.parent / "shared" / "data"
 POISON_SHARE = 0.01
@@ -91,7 +100,14 @@ FAST_RECOVERY = {
     "LEADSTREAM_RESCORE_MAX_DELAY_S": "10",
     "LEADSTREAM_RESCORE_MAX_WAIT_S": "5",
     "LEADSTREAM_SCORING_CACHE_POOL_SIZE": "4",
+    # The buyer's endpoint is on loopback; webhook retries in seconds, not minutes.
+    "LEADSTREAM_WEBHOOK_ALLOW_PRIVATE": "1",
+    "LEADSTREAM_WEBHOOK_RETRY_SCHEDULE_S": "[0.5, 1, 2]",
+    "LEADSTREAM_WEBHOOK_RETRY_EVERY_S": "3",
+    "LEADSTREAM_WEBHOOK_LEASE_S": "5",
 }
+# After the permits are drained: how long every matching lead has to reach the webhook.
+WEBHOOK_DRAIN_TIMEOUT_S = 180.0
 DELIVERY_TIMEOUT_MS = 15_000
 SETTLE_S = 3.0  # after draining: a duplicate written late would show up meanwhile
 
@@ -104,10 +120,16 @@ class Scenario:
     faults: Callable[[float], tuple[Fault, ...]]
     poison: bool = False
     cluster: bool = False  # three brokers instead of one
+    webhooks: bool = False  # a buyer subscribed to every lead, on a receiver in this process
 
 
 def process_kills(publish_s: float) -> ProcessKills:
     return ProcessKills(start_s=5, end_s=max(publish_s, 30))
+
+
+def webhook_faults(publish_s: float) -> tuple[Fault, ...]:
+    end = max(publish_s, 40)
+    return ReceiverFlaps(start_s=5, end_s=end), NotifierKills(start_s=8, end_s=end)
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -164,6 +186,14 @@ SCENARIOS: dict[str, Scenario] = {
             cluster=True,
         ),
         Scenario(
+            "webhook",
+            "a buyer subscribed to every lead; its webhook endpoint refuses connections 8 s "
+            "out of every 12 and the notifier is SIGKILLed every 3–8 s while publishing; "
+            "every sellable lead must be delivered",
+            webhook_faults,
+            webhooks=True,
+        ),
+        Scenario(
             "all",
             "all of the above at once, on the 3-broker cluster (its broker fault is the kill "
             "of one broker)",
@@ -175,9 +205,11 @@ SCENARIOS: dict[str, Scenario] = {
                 BrokerNodeKill(at_s=0.5 * p),
                 TopicRefusal(at_s=0.65 * p),
                 HugeModelNumbers(),
+                *webhook_faults(p),
             ),
             poison=True,
             cluster=True,
+            webhooks=True,
         ),
     )
 }
@@ -233,6 +265,9 @@ def run_scenario(
     timeline = Timeline(scenario.name)
     stop = threading.Event()
     threads: list[threading.Thread] = []
+    receiver = WebhookReceiver() if scenario.webhooks else None
+    subscription = _subscribe_to_everything(pipeline, receiver) if receiver else None
+    webhooks: WebhookLedger | None = None
     with FakeLLM(FakeLLMConfig(latency_s=LLM_LATENCY_S, seed=3)) as llm:
         stack = Stack(service_env(pipeline, llm.url), run_path)
         supervisor = Supervisor(stack, timeline)
@@ -240,6 +275,7 @@ def run_scenario(
             _start_services(supervisor)
             timeline.restart()
             targets = Targets(supervisor, timeline, llm, servers or Servers(), pipeline.kafka)
+            targets.webhooks = receiver
             threads += [_thread(fault.run, targets, stop) for fault in faults]
             faults_over = threads.copy()
             threads.append(_thread(supervisor.keep_running, stop))
@@ -253,6 +289,8 @@ def run_scenario(
                 garbage = [m.key for m in messages if m.kind is Kind.GARBAGE]
                 ledger = take_ledger(engine, drain.keys, garbage)
                 trace = trace_keys(pipeline.kafka, ledger.missing[:20]) if ledger.missing else {}
+                if receiver is not None and subscription is not None:
+                    webhooks = _wait_for_webhooks(engine, subscription, receiver, timeline)
                 open_circuits = supervisor.open_circuits()
                 engine.dispose()
             llm_calls = llm.stats()["outcomes"]
@@ -261,6 +299,8 @@ def run_scenario(
             for thread in threads:
                 thread.join(120)  # faults put every server back before they return
             stack.stop_all()
+            if receiver is not None:
+                receiver.stop()
     result = ScenarioResult(
         scenario=scenario.name,
         inputs=len(messages),
@@ -278,7 +318,56 @@ def run_scenario(
         missing_trace=trace,
     )
     result.problems = judge(result, open_circuits)
+    if webhooks is not None:
+        result.problems += judge_webhooks(webhooks)
     return result
+
+
+def _subscribe_to_everything(pipeline: Pipeline, receiver: WebhookReceiver) -> str:
+    """A buyer entitled to every trade group and tier, and a subscription without filters:
+    every sellable lead stored must reach ``receiver``."""
+    from schemas import TradeGroup
+    from tests.notifier.seeds import add_buyer, add_subscription
+
+    engine = make_engine(pipeline.database_url)
+    try:
+        buyer = add_buyer(engine, "chaos buyer", [group.value for group in TradeGroup])
+        subscription, _ = add_subscription(engine, buyer, receiver.url("/chaos"))
+    finally:
+        engine.dispose()
+    return subscription
+
+
+def _wait_for_webhooks(
+    engine: Engine, subscription: str, receiver: WebhookReceiver, timeline: Timeline
+) -> WebhookLedger:
+    deadline = time.monotonic() + WEBHOOK_DRAIN_TIMEOUT_S
+    while True:
+        received = [r.headers.get("webhook-id", "") for r in receiver.on("/chaos")]
+        ledger = take_webhook_ledger(engine, subscription, received)
+        if (not ledger.undelivered and not ledger.unseen) or time.monotonic() > deadline:
+            timeline.note(
+                f"webhooks: {ledger.expected:,} sellable leads, {len(ledger.undelivered)} "
+                f"undelivered, {len(ledger.unseen)} never received, "
+                f"{ledger.extra_ids} redelivered"
+            )
+            return ledger
+        time.sleep(1)
+
+
+def judge_webhooks(ledger: WebhookLedger) -> list[str]:
+    found = []
+    if ledger.undelivered:
+        found.append(
+            f"{len(ledger.undelivered)} sellable leads never delivered to the subscription, "
+            f"e.g. lead ids {list(ledger.undelivered[:3])}"
+        )
+    if ledger.unseen:
+        found.append(
+            f"{len(ledger.unseen)} leads' webhooks never reached the receiver, "
+            f"e.g. lead ids {list(ledger.unseen[:3])}"
+        )
+    return found
 
 
 def _start_services(supervisor: Supervisor) -> None:

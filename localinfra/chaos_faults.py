@@ -30,6 +30,7 @@ from schemas import Topic
 from services.common.config import KafkaSettings
 from services.common.kafka import DLQ_MAX_MESSAGE_BYTES, set_topic_config
 from tests.support.fake_llm import FakeLLM
+from tests.support.webhook_receiver import WebhookReceiver
 
 
 class Timeline:
@@ -268,6 +269,7 @@ class Targets:
     servers: Servers
     kafka: KafkaSettings | None = None  # the run's topics
     rng: random.Random = field(default_factory=lambda: random.Random(11))
+    webhooks: WebhookReceiver | None = None  # the buyer's endpoint (webhook scenarios)
 
 
 class Fault(Protocol):
@@ -425,6 +427,56 @@ class TopicRefusal:
         stop.wait(self.down_s)
         set_topic_config(kafka, topic, "max.message.bytes", str(DLQ_MAX_MESSAGE_BYTES))
         targets.timeline.note(f"{topic} takes records again")
+
+
+@dataclass(frozen=True)
+class ReceiverFlaps:
+    """The buyer's webhook endpoint refuses connections for ``down_s`` out of every
+    ``down_s + up_s`` seconds, from ``start_s`` to ``end_s``; up again afterwards."""
+
+    start_s: float
+    end_s: float
+    down_s: float = 8.0
+    up_s: float = 4.0
+
+    def run(self, targets: Targets, stop: threading.Event) -> None:
+        receiver = targets.webhooks
+        if receiver is None or _sleep_until(targets.timeline, self.start_s, stop):
+            return
+        try:
+            while targets.timeline.elapsed() < self.end_s:
+                receiver.stop()
+                targets.timeline.note("webhook receiver down (connections refused)")
+                if stop.wait(self.down_s):
+                    return
+                receiver.start()
+                targets.timeline.note("webhook receiver up")
+                if stop.wait(self.up_s):
+                    return
+        finally:
+            if not receiver.running:
+                receiver.start()
+
+
+@dataclass(frozen=True)
+class NotifierKills:
+    """SIGKILL the notifier every ``every_s`` seconds (jittered) in a window: relaying,
+    matching and sending are all cut mid-way."""
+
+    start_s: float
+    end_s: float
+    every_s: tuple[float, float] = (3.0, 8.0)
+    name: str = "notifier"
+
+    def run(self, targets: Targets, stop: threading.Event) -> None:
+        if _sleep_until(targets.timeline, self.start_s, stop):
+            return
+        while targets.timeline.elapsed() < self.end_s:
+            if self.name in targets.supervisor.running():
+                targets.supervisor.kill(self.name)
+                targets.timeline.note(f"SIGKILL {self.name}")
+            if stop.wait(targets.rng.uniform(*self.every_s)):
+                return
 
 
 def _sleep_until(timeline: Timeline, at_s: float, stop: threading.Event) -> bool:

@@ -33,6 +33,7 @@ GROUP_INPUTS: dict[str, tuple[str, ...]] = {
     SCORER: (Topic.ENRICHED.value,),
     RETRY_STAGE: (Topic.RETRY.value,),
     "store": tuple(STORE_INPUTS),
+    "notifier": (Topic.STORED.value,),
 }
 
 
@@ -90,6 +91,47 @@ def accounted_inputs(engine: Engine, inputs: Collection[str]) -> int:
     """How many input keys have an outcome yet (cheap enough to poll every second)."""
     permits, dead = outcome_rows(engine)
     return sum(1 for key in inputs if key in permits or key in dead)
+
+
+@dataclass(frozen=True)
+class WebhookLedger:
+    """Conservation extended to deliveries, for a subscription that asks for every lead its
+    buyer may see: each such stored lead delivered (2xx recorded) and its webhook-id seen by
+    the receiver, at least once."""
+
+    expected: int  # sellable leads stored
+    undelivered: tuple[int, ...]  # lead ids without a delivered delivery
+    unseen: tuple[int, ...]  # lead ids whose webhook-id the receiver never got
+    extra_ids: int  # webhook-ids received more than once (at-least-once: allowed, counted)
+
+
+def take_webhook_ledger(
+    engine: Engine, subscription_id: str, received_ids: Collection[str]
+) -> WebhookLedger:
+    from services.common.db.tables import webhook_deliveries
+
+    d = webhook_deliveries.c
+    with engine.connect() as conn:
+        sellable = set(
+            conn.execute(
+                select(ScoredLeadRow.id).where(ScoredLeadRow.tier.in_(("A", "B", "C")))
+            ).scalars()
+        )
+        rows = conn.execute(
+            select(d.id, d.lead_id, d.status).where(
+                d.subscription_id == subscription_id, d.lead_id.is_not(None)
+            )
+        ).all()
+    delivered = {lead for _, lead, status in rows if status == "delivered"}
+    seen_ids = set(received_ids)
+    seen = {lead for webhook_id, lead, _ in rows if webhook_id in seen_ids}
+    counts = Counter(received_ids)
+    return WebhookLedger(
+        expected=len(sellable),
+        undelivered=tuple(sorted(sellable - delivered)),
+        unseen=tuple(sorted(sellable - seen)),
+        extra_ids=sum(n - 1 for n in counts.values() if n > 1),
+    )
 
 
 # ----------------------------------------------------------------------------- lag

@@ -34,7 +34,7 @@ class ServiceProcess:
 
 def plan(scorer_replicas: int, api_port: int) -> list[ServiceProcess]:
     names = ["categorizer", "enricher", *[f"scorer-{i + 1}" for i in range(scorer_replicas)]]
-    names.append("store")
+    names += ["store", "notifier"]
     procs = [
         ServiceProcess(name, name.split("-")[0], FIRST_METRICS_PORT + i)
         for i, name in enumerate(names)

@@ -15,6 +15,7 @@ from schemas.permits import (
     PropertyMatch,
     RawPermit,
 )
+from schemas.stored import LeadStored
 from schemas.taxonomy import Category, ContactPriority, MatchKind, ScoringMethod, Tier, TradeGroup
 from schemas.topics import TOPIC_MODELS, Topic
 
@@ -29,6 +30,7 @@ __all__ = [
     "DiscardedPermit",
     "EnrichedPermit",
     "LeadScore",
+    "LeadStored",
     "MatchKind",
     "PropertyMatch",
     "RawPermit",

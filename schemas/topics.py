@@ -9,6 +9,7 @@ from schemas.discards import DiscardedPermit
 from schemas.dlq import DeadLetter
 from schemas.leads import RetryRequest, ScoredLead
 from schemas.permits import CategorizedPermit, EnrichedPermit, RawPermit
+from schemas.stored import LeadStored
 
 
 class Topic(StrEnum):
@@ -19,6 +20,7 @@ class Topic(StrEnum):
     SCORED = "leads.scored"
     RETRY = "leads.retry"
     DLQ = "permits.dlq"
+    STORED = "leads.stored"
 
 
 TOPIC_MODELS: dict[Topic, type[Message]] = {
@@ -29,4 +31,5 @@ TOPIC_MODELS: dict[Topic, type[Message]] = {
     Topic.SCORED: ScoredLead,
     Topic.RETRY: RetryRequest,
     Topic.DLQ: DeadLetter,
+    Topic.STORED: LeadStored,
 }

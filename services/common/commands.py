@@ -17,6 +17,7 @@ SERVICES = {
     "enricher": "services.enricher.service",
     "scorer": "services.scorer.service",
     "store": "services.store.service",
+    "notifier": "services.notifier.service",
     "exporter": "services.exporter.service",
 }
 

@@ -32,6 +32,7 @@ from services.exporter.api_models import (
 )
 from services.exporter.buyers import Buyer
 from services.exporter.cursor import Cursor, encode_cursor
+from services.exporter.deliveries_api import router as deliveries_router
 from services.exporter.dependencies import (
     AppContext,
     Context,
@@ -287,6 +288,7 @@ def create_app(settings: ExporterSettings) -> FastAPI:
     app.state.context = AppContext(engine, settings, DownloadSlots(settings.csv_downloads_per_key))
     app.include_router(router)
     app.include_router(subscriptions_router)
+    app.include_router(deliveries_router)
     app.add_exception_handler(LeadNotFound, _error(404))
     app.add_exception_handler(SaleConflict, _error(409))
     app.add_exception_handler(OperationalError, _database_unavailable)

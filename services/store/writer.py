@@ -35,12 +35,25 @@ from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, Engine, bindparam, delete, func, select, text, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from schemas import DeadLetter, DiscardedPermit, ScoredLead, Topic
 from services.common.db.tables import dead_letters as _DEAD_LETTERS
 from services.common.db.tables import discarded_permits as _DISCARDS
+from services.common.db.tables import lead_events as _LEAD_EVENTS
 from services.common.db.tables import permits as _PERMITS
 from services.common.db.tables import properties as _PROPERTIES
 from services.common.db.tables import scored_leads as _LEADS
@@ -95,6 +108,11 @@ class Outcome(StrEnum):
     UPDATED = "updated"
     SKIPPED = "skipped"  # unchanged content, or superseded by a newer version
     ERROR = "error"  # rejected by the database: sent to the DLQ
+
+
+# What the outbox announces of a lead written (docs/webhooks.md).
+LEAD_CREATED, LEAD_UPDATED = "lead.created", "lead.updated"
+_EVENT_OF = {Outcome.CREATED: LEAD_CREATED, Outcome.UPDATED: LEAD_UPDATED}
 
 
 @dataclass(frozen=True)
@@ -155,6 +173,11 @@ class BatchWriter:
             staying, joining = self._fold_projects(conn, leads, stored)
             lead_outcomes, replaced_duplicates = self._write_leads(conn, staying, stored)
             outcomes.update(lead_outcomes)
+            announced = {
+                key: _EVENT_OF[lead_outcomes[i]]
+                for key, (i, _) in staying.items()
+                if lead_outcomes[i] in _EVENT_OF
+            }
             # A lead and a discard of one permit in one batch: the lead (or the duplicate it
             # became) is the outcome.
             discards = [
@@ -164,7 +187,12 @@ class BatchWriter:
             ]
             discard_outcomes, written = self._write_discards(conn, discards + joining, stored)
             outcomes.update(discard_outcomes)
-            self._update_related(conn, leads, joining, written, replaced_duplicates, stored)
+            regrouped = self._update_related(
+                conn, leads, joining, written, replaced_duplicates, stored
+            )
+            for key in regrouped:
+                announced.setdefault(key, LEAD_UPDATED)
+            self._write_lead_events(conn, announced)
         dead_letters = [(i, rows) for i, rows in items.items() if isinstance(rows, DeadLetterRows)]
         outcomes.update(self._write_dead_letters(conn, dead_letters))
         return outcomes
@@ -327,10 +355,10 @@ class BatchWriter:
         written: set[str],
         replaced_duplicates: Mapping[str, str],
         stored: dict[str, _Stored],
-    ) -> None:
+    ) -> list[str]:
         """Each lead's ``related_permits`` after this batch: the duplicates written join their
         lead (again, when only their content changed), and a permit that became a lead or
-        joined another lead leaves the one it had joined."""
+        joined another lead leaves the one it had joined. Returns the leads changed."""
         added: dict[str, list[RelatedPermit]] = {}
         removed: dict[str, set[str]] = {}
         for _, rows in joining:
@@ -345,7 +373,7 @@ class BatchWriter:
         for key, lead in replaced_duplicates.items():
             removed.setdefault(lead, set()).add(key)
         if not added and not removed:
-            return
+            return []
         columns = _LEADS.c
         current = conn.execute(
             select(columns.permit_key, columns.related_permits)
@@ -365,6 +393,23 @@ class BatchWriter:
                 .values(related_permits=bindparam("merged", type_=Json), updated_at=func.now()),
                 changes,
             )
+        return [change["lead_key"] for change in changes]
+
+    def _write_lead_events(self, conn: Connection, announced: Mapping[str, str]) -> None:
+        """The outbox: one ``lead_events`` row per lead created or changed, in this
+        transaction, so the relay announces exactly what committed (docs/webhooks.md). One
+        statement per batch; a replay that changes nothing announces nothing."""
+        if not announced:
+            return
+        created = sorted(key for key, kind in announced.items() if kind == LEAD_CREATED)
+        leads = _LEADS.c
+        kind = case((leads.permit_key.in_(created), LEAD_CREATED), else_=LEAD_UPDATED)
+        rows = (
+            select(leads.id, leads.permit_key, kind)
+            .where(leads.permit_key.in_(sorted(announced)))
+            .order_by(leads.id)
+        )
+        conn.execute(insert(_LEAD_EVENTS).from_select(["lead_id", "permit_key", "type"], rows))
 
     def _write_dead_letters(
         self, conn: Connection, items: Sequence[tuple[int, DeadLetterRows]]

@@ -15,6 +15,7 @@ from prometheus_client.metrics import MetricWrapperBase
 import services.categorizer.service
 import services.common.metrics
 import services.enricher.metrics
+import services.notifier.metrics
 import services.scorer.metrics
 import services.store.metrics  # noqa: F401  (each import registers its service's metrics)
 

@@ -335,6 +335,90 @@ class LeadPurchaseRow(Base):
     converted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class LeadEventRow(Base):
+    """The store's transactional outbox: one row per lead created or changed, written in the
+    same transaction as the lead, published to ``leads.stored`` by the relay after commit
+    (services/notifier/relay.py). The id is the event id consumers deduplicate by."""
+
+    __tablename__ = "lead_events"
+    __table_args__ = (
+        # The relay reads the unpublished rows only; this index holds nothing else.
+        Index(
+            "ix_lead_events_unpublished",
+            "id",
+            postgresql_where=text("published_at IS NULL"),
+            sqlite_where=text("published_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    lead_id: Mapped[int] = mapped_column(BigId, comment="scored_leads.id")
+    permit_key: Mapped[str] = mapped_column(String(140))
+    type: Mapped[str] = mapped_column(String(20), comment="lead.created | lead.updated")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+    published_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), comment="When the relay's publish was acknowledged; null = due."
+    )
+
+
+class WebhookDeliveryRow(Base):
+    """One event (or ping) for one subscription: unique per (event, subscription), so a
+    replayed event adds nothing. ``id`` is the ``webhook-id`` header, the same on every
+    attempt. ``body`` is the exact JSON signed and sent, rendered once when the delivery is
+    made, so a redelivery sends the same bytes."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("event_id", "subscription_id"),
+        # The worker claims due pending deliveries, soonest first.
+        Index(
+            "ix_webhook_deliveries_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index("ix_webhook_deliveries_subscription_id_created_at", "subscription_id", "created_at"),
+        CheckConstraint("status IN ('pending','delivered','failed')", name="status_enum"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True, comment='"msg_" + 24 hex')
+    event_id: Mapped[int | None] = mapped_column(BigId, comment="lead_events.id; null = ping")
+    subscription_id: Mapped[str] = mapped_column(ForeignKey("subscriptions.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(20))
+    lead_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    data_hash: Mapped[str | None] = mapped_column(
+        String(64), comment="Hash of the lead as sent (less days_old): an unchanged update is not."
+    )
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="pending", server_default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True),
+        comment="When the worker sends it next (also the lease of a claimed one); null = done.",
+    )
+    first_failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_status_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=_now())
+
+
+class WebhookAttemptRow(Base):
+    """One HTTP attempt of a delivery, as the buyer sees it in the deliveries API."""
+
+    __tablename__ = "webhook_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[str] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    next_retry_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class BuilderObservationRow(Base):
     """One new-construction permit naming one builder: the registry's evidence.
 
@@ -416,6 +500,9 @@ scored_leads = cast(Table, ScoredLeadRow.__table__)
 discarded_permits = cast(Table, DiscardedPermitRow.__table__)
 dead_letters = cast(Table, DeadLetterRow.__table__)
 lead_purchases = cast(Table, LeadPurchaseRow.__table__)
+lead_events = cast(Table, LeadEventRow.__table__)
+webhook_deliveries = cast(Table, WebhookDeliveryRow.__table__)
+webhook_attempts = cast(Table, WebhookAttemptRow.__table__)
 builder_observations = cast(Table, BuilderObservationRow.__table__)
 builder_overrides = cast(Table, BuilderOverrideRow.__table__)
 subscriptions = cast(Table, SubscriptionRow.__table__)
@@ -427,19 +514,25 @@ __all__ = [
     "BuyerRow",
     "DeadLetterRow",
     "DiscardedPermitRow",
+    "LeadEventRow",
     "LeadPurchaseRow",
     "PermitRow",
     "PropertyRow",
     "ScoredLeadRow",
     "ScoringCacheRow",
     "SubscriptionRow",
+    "WebhookAttemptRow",
+    "WebhookDeliveryRow",
     "builder_observations",
     "builder_overrides",
     "dead_letters",
     "discarded_permits",
+    "lead_events",
     "lead_purchases",
     "permits",
     "properties",
     "scored_leads",
     "subscriptions",
+    "webhook_attempts",
+    "webhook_deliveries",
 ]

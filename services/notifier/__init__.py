@@ -1,0 +1,1 @@
+"""The notifier: leads.stored events → matching subscriptions → signed webhooks."""
