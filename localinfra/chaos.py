@@ -61,6 +61,7 @@ from localinfra.chaos_ledger import (
     LagSampler,
     WebhookLedger,
     accounted_inputs,
+    groups_settled,
     take_ledger,
     take_webhook_ledger,
 )
@@ -272,7 +273,7 @@ def run_scenario(
         stack = Stack(service_env(pipeline, llm.url), run_path)
         supervisor = Supervisor(stack, timeline)
         try:
-            _start_services(supervisor)
+            _start_services(supervisor, pipeline.kafka)
             timeline.restart()
             targets = Targets(supervisor, timeline, llm, servers or Servers(), pipeline.kafka)
             targets.webhooks = receiver
@@ -370,7 +371,7 @@ def judge_webhooks(ledger: WebhookLedger) -> list[str]:
     return found
 
 
-def _start_services(supervisor: Supervisor) -> None:
+def _start_services(supervisor: Supervisor, kafka: KafkaSettings) -> None:
     for proc in plan(SCORER_REPLICAS, api_port=0):
         if proc.service != "exporter":  # it serves the API; the pipeline does not need it
             supervisor.add(proc.name)
@@ -378,6 +379,12 @@ def _start_services(supervisor: Supervisor) -> None:
     if not_ready:
         logs = supervisor.stack.logs
         raise RuntimeError(f"never became ready: {', '.join(not_ready)} (logs in {logs})")
+    # Publishing into a fresh group's first cooperative rebalance has lost the first records
+    # of the partitions its first member kept (open: docs/reliability.md); the faults under
+    # test come after that.
+    deadline = time.monotonic() + 60
+    while not groups_settled(kafka) and time.monotonic() < deadline:
+        time.sleep(0.5)
 
 
 def _thread(target: Callable[..., None], *args: object) -> threading.Thread:
