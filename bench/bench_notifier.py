@@ -21,7 +21,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -29,10 +28,10 @@ from confluent_kafka import Producer
 from sqlalchemy import Engine
 
 from bench.infra import infrastructure, record
+from bench.passthrough import fresh_settings
 from schemas import Category, Topic, TradeGroup
 from services.common.config import KafkaSettings
 from services.common.db.engine import make_engine
-from services.common.kafka import create_topics
 from services.exporter.buyers import Buyer, Entitlements
 from services.ingest.formats import read_permits
 from services.notifier.index import ActiveSubscription, SubscriptionIndex, entitled
@@ -82,13 +81,7 @@ def endpoints_down(endpoints: int = 1_000, leads: int = 60, samples: int = 10) -
     from tests.store.factories import scored_lead
 
     bootstrap, server_url = infrastructure()
-    kafka = KafkaSettings(
-        bootstrap_servers=bootstrap,
-        topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
-        partitions=4,
-        group_prefix=f"bench{uuid.uuid4().hex[:8]}",
-    )
-    create_topics(kafka)
+    kafka = fresh_settings(bootstrap)
     try:
         with migrated_database(server_url) as url:
             engine = make_engine(url)
@@ -256,13 +249,7 @@ def _permits() -> list[tuple[str, bytes]]:
 
 def end_to_end() -> None:
     bootstrap, server_url = infrastructure()
-    kafka = KafkaSettings(
-        bootstrap_servers=bootstrap,
-        topic_prefix=f"bench{uuid.uuid4().hex[:8]}.",
-        partitions=4,
-        group_prefix=f"bench{uuid.uuid4().hex[:8]}",
-    )
-    create_topics(kafka)
+    kafka = fresh_settings(bootstrap)
     permits = _permits()
     try:
         with migrated_database(server_url) as url, FakeLLM() as llm:
