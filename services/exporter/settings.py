@@ -51,6 +51,20 @@ class ExporterSettings(DatabaseSettings):
         "a loopback or private address.",
     )
 
+    portal_secret: SecretStr | None = Field(
+        default=None,
+        description="Signs the portal's session cookies (32+ characters); unset = a random "
+        "secret per process, so sessions end when it restarts and are not shared by replicas.",
+    )
+    portal_secure_cookies: bool = Field(
+        default=True,
+        description="Portal cookies carry Secure (HTTPS only); false for local development "
+        "over plain http.",
+    )
+    portal_session_hours: float = Field(
+        default=12, gt=0, le=24 * 7, description="A portal sign-in lasts this long."
+    )
+
     @field_validator("admin_key")
     @classmethod
     def _long_enough(cls, key: SecretStr | None) -> SecretStr | None:
@@ -62,6 +76,15 @@ class ExporterSettings(DatabaseSettings):
                 "or unset it for no admin access"
             )
         return key
+
+    @field_validator("portal_secret")
+    @classmethod
+    def _secret_long_enough(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and len(secret.get_secret_value()) < MIN_ADMIN_KEY_LENGTH:
+            raise ValueError(
+                f"LEADSTREAM_PORTAL_SECRET must be at least {MIN_ADMIN_KEY_LENGTH} characters"
+            )
+        return secret
 
 
 def load_settings() -> ExporterSettings:
