@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "services.scorer.commands",
     "services.store.commands",
     "services.exporter.commands",
+    "services.exporter.dispute_commands",
     "services.dlq.commands",
     "services.demo.commands",
 )

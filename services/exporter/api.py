@@ -21,6 +21,7 @@ from starlette.background import BackgroundTask
 
 from schemas.taxonomy import Category, TradeGroup
 from services.common.db.engine import make_engine
+from services.exporter.account_api import router as account_router
 from services.exporter.api_models import (
     ConversionOut,
     ErrorOut,
@@ -289,6 +290,7 @@ def create_app(settings: ExporterSettings) -> FastAPI:
     app.include_router(router)
     app.include_router(subscriptions_router)
     app.include_router(deliveries_router)
+    app.include_router(account_router)
     app.add_exception_handler(LeadNotFound, _error(404))
     app.add_exception_handler(SaleConflict, _error(409))
     app.add_exception_handler(OperationalError, _database_unavailable)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 
 from schemas.taxonomy import Tier
 from services.exporter.buyers import Buyer
+from services.exporter.ledger import LedgerKind, append_entry
 from services.exporter.queries import LeadStatus, entitled, fetch_lead, leads, purchases
 from services.exporter.records import SELLABLE_TIERS
 
@@ -72,10 +73,19 @@ def purchase_lead(
         with engine.begin() as conn:
             if conn.execute(claim).first() is None:
                 raise _why_not_for_sale(conn, buyer, lead_id)
-            conn.execute(
-                insert(purchases).values(
-                    lead_id=lead_id, buyer_id=buyer.id, price=price, purchased_at=now
-                )
+            purchase_id = conn.execute(
+                insert(purchases)
+                .values(lead_id=lead_id, buyer_id=buyer.id, price=price, purchased_at=now)
+                .returning(purchases.c.id)
+            ).scalar_one()
+            append_entry(
+                conn,
+                buyer_id=buyer.id,
+                kind=LedgerKind.PURCHASE,
+                amount=price,
+                lead_id=lead_id,
+                purchase_id=purchase_id,
+                at=now,
             )
     except IntegrityError as exc:
         raise SaleConflict("you have already purchased this lead") from exc

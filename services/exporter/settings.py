@@ -38,6 +38,9 @@ class ExporterSettings(DatabaseSettings):
         gt=0,
         description="PostgreSQL ends an exporter session left idle in a transaction this long.",
     )
+    dispute_window_days: int = Field(
+        default=7, ge=0, description="A buyer may dispute a lead this many days after buying it."
+    )
     csv_downloads_per_key: int = Field(
         default=2, ge=1, description="Concurrent GET /v1/leads.csv per API key (429 beyond)."
     )
