@@ -49,6 +49,7 @@ from services.exporter.dependencies import (
     require_operator,
 )
 from services.exporter.downloads import BoundedStreamingResponse, DownloadSlots
+from services.exporter.portal import install as install_portal
 from services.exporter.queries import (
     csv_query,
     fetch_lead,
@@ -294,6 +295,7 @@ def create_app(settings: ExporterSettings) -> FastAPI:
     app.add_exception_handler(LeadNotFound, _error(404))
     app.add_exception_handler(SaleConflict, _error(409))
     app.add_exception_handler(OperationalError, _database_unavailable)
+    install_portal(app, settings)  # /portal/ and /admin/: HTML pages over the same functions
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -255,8 +255,11 @@ def _price(text: str) -> Decimal | None:
         price = Decimal(text.strip().lstrip("$").replace(",", ""))
     except InvalidOperation:
         return None
-    if not price.is_finite() or price < 0 or price > MAX_PRICE or price != price.quantize(
-        Decimal("0.01")
+    if (
+        not price.is_finite()
+        or price < 0
+        or price > MAX_PRICE
+        or price != price.quantize(Decimal("0.01"))
     ):
         return None
     return price.quantize(Decimal("0.01"))

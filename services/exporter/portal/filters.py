@@ -40,9 +40,7 @@ class FilterForm(BaseModel):
     @classmethod
     def _blank_is_any(cls, data: Any) -> Any:
         if isinstance(data, dict):
-            return {
-                k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())
-            }
+            return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
         return data
 
     def lead_filters(self) -> LeadFilters:

@@ -22,7 +22,6 @@ from services.common.db.tables import BuyerRow
 from services.exporter.buyers import Buyer, Entitlements
 from services.exporter.dependencies import AppContext
 from services.exporter.portal.csrf import FIELD, check_csrf
-from services.exporter.portal.views import money
 from services.exporter.portal.session import (
     Session,
     SessionCookie,
@@ -30,6 +29,7 @@ from services.exporter.portal.session import (
     clear_cookie,
     set_cookie,
 )
+from services.exporter.portal.views import money
 from services.exporter.settings import ExporterSettings
 
 HERE = Path(__file__).parent
@@ -210,9 +210,7 @@ def signin_page(
     return response
 
 
-def start_session(
-    request: Request, cookie: SessionCookie, session: Session, to: str
-) -> Response:
+def start_session(request: Request, cookie: SessionCookie, session: Session, to: str) -> Response:
     response = redirect(to)
     set_cookie(response, cookie, state(request).signer, session)
     return response
