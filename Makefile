@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 # already set in the environment win and nothing is started for them.
 WITH_INFRA = set -a && eval "$$($(BIN)/python -m localinfra up)" && set +a &&
 
-.PHONY: help install test lint demo infra infra-down bench up down feed chaos clean
+.PHONY: help install browser test lint demo infra infra-down bench up down feed chaos clean
 
 help:
 	@echo "make demo        sample permits → tier files + summary (no Kafka, no PostgreSQL)"
@@ -29,7 +29,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-test: $(STAMP)
+# The portal's browser tests drive Debian's Chromium and its driver (never a downloaded browser).
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get install -y chromium chromium-driver || \
+			{ $$SUDO apt-get update && $$SUDO apt-get install -y chromium chromium-driver; }; \
+	fi
+
+test: $(STAMP) browser
 	$(WITH_INFRA) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

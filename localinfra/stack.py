@@ -118,6 +118,8 @@ def up(scorer_replicas: int, api_port: int) -> int:
             file=sys.stderr,
         )
     env.setdefault("LEADSTREAM_ADMIN_KEY", "local-admin-key-for-development-only")  # 32+ chars
+    # The portal is served over plain http locally: a Secure cookie would never come back.
+    env.setdefault("LEADSTREAM_PORTAL_SECURE_COOKIES", "false")
     stack = Stack(env)
     if stack.running():
         print(f"already running: {', '.join(sorted(stack.running()))} (make down first)")

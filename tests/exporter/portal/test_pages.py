@@ -1,0 +1,171 @@
+"""The portal and admin pages over HTTP on real PostgreSQL: sessions, CSRF, cookie flags,
+previews that reveal only after purchase, and HTML error pages."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, insert, select
+
+from services.common.db.tables import lead_purchases
+from services.exporter.api import create_app
+from services.exporter.buyers import deactivate_buyer
+from services.exporter.queries import leads
+from services.exporter.settings import ExporterSettings
+from tests.exporter.conftest import ADMIN_KEY, MakeBuyer
+from tests.exporter.factories import lead_values
+from tests.exporter.portal.conftest import csrf_of, sign_in
+
+pytestmark = pytest.mark.postgres
+OWNER = "Olivia Privateowner"
+ADDRESS = "4711 Hidden Hollow Ln"
+
+
+@pytest.fixture
+def portal(settings: ExporterSettings) -> Iterator[TestClient]:
+    """The app as deployed: Secure cookies (the test client speaks https to it)."""
+    assert settings.portal_secure_cookies
+    with TestClient(create_app(settings), base_url="https://testserver") as client:
+        yield client
+
+
+def _lead(engine: Engine, **values: Any) -> int:
+    with engine.begin() as conn:
+        lead_id: int = conn.execute(
+            insert(leads)
+            .values(lead_values(owner_name=OWNER, property_address=ADDRESS, **values))
+            .returning(leads.c.id)
+        ).scalar_one()
+    return lead_id
+
+
+def _sold(engine: Engine, lead_id: int) -> int:
+    with engine.connect() as conn:
+        count: int = conn.execute(
+            select(func.count()).where(lead_purchases.c.lead_id == lead_id)
+        ).scalar_one()
+    return count
+
+
+def test_the_session_cookie_is_http_only_same_site_strict_and_secure(
+    portal: TestClient, make_buyer: MakeBuyer
+) -> None:
+    key = make_buyer("acme")["X-API-Key"]
+    signed_in = sign_in(portal, key)
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/portal/leads"
+    cookie = signed_in.headers["set-cookie"]
+    assert cookie.startswith("leadstream_portal=")
+    flags = {part.strip().lower() for part in cookie.split(";")[1:]}
+    assert {"httponly", "secure", "samesite=strict", "path=/portal"} <= flags
+    assert key not in cookie
+    page = portal.get("/portal/leads")
+    assert page.status_code == 200 and "acme" in page.text
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+
+
+def test_without_secure_cookies_the_flag_is_left_out(
+    settings: ExporterSettings, make_buyer: MakeBuyer
+) -> None:
+    local = settings.model_copy(update={"portal_secure_cookies": False})
+    with TestClient(create_app(local)) as client:
+        cookie = sign_in(client, make_buyer("acme")["X-API-Key"]).headers["set-cookie"]
+    assert "secure" not in cookie.lower() and "httponly" in cookie.lower()
+
+
+def test_a_post_without_or_with_a_wrong_csrf_token_is_refused_and_buys_nothing(
+    portal: TestClient, make_buyer: MakeBuyer, engine: Engine
+) -> None:
+    lead_id = _lead(engine)
+    sign_in(portal, make_buyer("acme")["X-API-Key"])
+    confirm = portal.get(f"/portal/leads/{lead_id}/buy")
+    token = csrf_of(confirm)
+    for data in ({"max_price": "40"}, {"max_price": "40", "csrf_token": token[::-1]}):
+        refused = portal.post(f"/portal/leads/{lead_id}/buy", data=data)
+        assert refused.status_code == 403
+        assert "Request refused" in refused.text and "security token" in refused.text
+    assert _sold(engine, lead_id) == 0
+    bought = portal.post(
+        f"/portal/leads/{lead_id}/buy", data={"max_price": "40", "csrf_token": token}
+    )
+    assert bought.status_code == 200 and OWNER in bought.text
+    assert _sold(engine, lead_id) == 1
+
+
+def test_another_sessions_token_does_not_pass(
+    settings: ExporterSettings, make_buyer: MakeBuyer, engine: Engine
+) -> None:
+    lead_id = _lead(engine)
+    app = create_app(settings.model_copy(update={"portal_secure_cookies": False}))
+    with TestClient(app) as victim, TestClient(app) as attacker:
+        sign_in(victim, make_buyer("victim")["X-API-Key"])
+        sign_in(attacker, make_buyer("attacker")["X-API-Key"])
+        attackers_token = csrf_of(attacker.get(f"/portal/leads/{lead_id}/buy"))
+        forged = victim.post(
+            f"/portal/leads/{lead_id}/buy",
+            data={"max_price": "1", "csrf_token": attackers_token},
+        )
+    assert forged.status_code == 403 and _sold(engine, lead_id) == 0
+
+
+def test_contact_details_appear_only_after_buying(
+    portal: TestClient, make_buyer: MakeBuyer, engine: Engine
+) -> None:
+    lead_id = _lead(engine, permit_number="BP-SECRET-1")
+    sign_in(portal, make_buyer("acme")["X-API-Key"])
+    for url in ("/portal/leads", f"/portal/leads/{lead_id}", f"/portal/leads/{lead_id}/buy"):
+        page = portal.get(url).text
+        assert OWNER not in page and ADDRESS not in page and "BP-SECRET-1" not in page, url
+    token = csrf_of(portal.get(f"/portal/leads/{lead_id}/buy"))
+    portal.post(f"/portal/leads/{lead_id}/buy", data={"max_price": "25", "csrf_token": token})
+    for url in (f"/portal/leads/{lead_id}", "/portal/mine"):
+        assert OWNER in portal.get(url).text, url
+    csv = portal.get("/portal/mine.csv")
+    assert csv.headers["content-type"].startswith("text/csv") and OWNER in csv.text
+
+
+def test_signed_out_or_deactivated_buyers_are_sent_to_sign_in(
+    portal: TestClient, make_buyer: MakeBuyer, engine: Engine
+) -> None:
+    assert portal.get("/portal/leads", follow_redirects=False).headers["location"] == (
+        "/portal/signin"
+    )
+    sign_in(portal, make_buyer("acme")["X-API-Key"])
+    token = csrf_of(portal.get("/portal/leads"))
+    out = portal.post("/portal/signout", data={"csrf_token": token}, follow_redirects=False)
+    assert out.status_code == 303 and 'leadstream_portal=""' in out.headers["set-cookie"]
+    assert portal.get("/portal/mine", follow_redirects=False).status_code == 303
+    sign_in(portal, make_buyer("gone")["X-API-Key"])
+    assert portal.get("/portal/mine", follow_redirects=False).status_code == 200
+    deactivate_buyer(engine, "gone")
+    assert portal.get("/portal/mine", follow_redirects=False).status_code == 303
+
+
+def test_a_wrong_key_is_a_401_page_and_a_buyer_session_is_not_an_admin_one(
+    portal: TestClient, make_buyer: MakeBuyer
+) -> None:
+    wrong = sign_in(portal, "not-a-key")
+    assert wrong.status_code == 401 and "not valid" in wrong.text
+    sign_in(portal, make_buyer("acme")["X-API-Key"])
+    assert portal.get("/admin/", follow_redirects=False).headers["location"] == "/admin/signin"
+    assert sign_in(portal, "x" * 40, area="admin").status_code == 401
+    assert sign_in(portal, ADMIN_KEY, area="admin").status_code == 303
+    stats = portal.get("/admin/")
+    assert stats.status_code == 200 and "<svg" in stats.text and "Dead letters" in stats.text
+
+
+def test_bad_filters_get_an_html_page_and_the_api_keeps_its_json(
+    portal: TestClient, make_buyer: MakeBuyer
+) -> None:
+    headers = make_buyer("acme")
+    sign_in(portal, headers["X-API-Key"])
+    blank = portal.get("/portal/leads?trade_group=&tier=&min_score=&zip_code=")
+    assert blank.status_code == 200  # an empty form field means "any"
+    for query, says in (("tier=Z", "tier"), ("zip_code=123", "5 digits"), ("near=1,2", "near")):
+        page = portal.get(f"/portal/leads?{query}")
+        assert page.status_code == 422 and "text/html" in page.headers["content-type"], query
+        assert says in page.text, query
+    api = portal.get("/v1/leads?tier=Z", headers=headers)
+    assert api.status_code == 422 and api.json()["detail"][0]["loc"] == ["query", "tier"]
