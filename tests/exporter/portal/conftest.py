@@ -19,6 +19,7 @@ def csrf_of(page: Response) -> str:
 def sign_in(client: TestClient, key: str, area: str = "portal") -> Response:
     form = client.get(f"/{area}/signin")
     field = "api_key" if area == "portal" else "admin_key"
-    return client.post(
+    response: Response = client.post(
         f"/{area}/signin", data={field: key, "csrf_token": csrf_of(form)}, follow_redirects=False
     )
+    return response
