@@ -30,7 +30,7 @@ from bench.infra import postgres_server, record
 from schemas.taxonomy import Category, Tier, TradeGroup
 from services.common.db.engine import make_engine
 from services.exporter.api import create_app
-from services.exporter.buyers import Buyer, create_buyer
+from services.exporter.buyers import Buyer, BuyerPlan, create_buyer
 from services.exporter.queries import LeadFilters, LeadStatus, csv_query, fetch_page, lead_query
 from services.exporter.settings import ExporterSettings
 from services.exporter.tier_files import export_tier_files
@@ -85,7 +85,12 @@ def main() -> None:
         _fill(engine, LEADS)
         fill_s = time.monotonic() - started
         buyer, key = create_buyer(
-            engine, "bench", list(SELLABLE), [Tier.A, Tier.B, Tier.C], counties=None
+            engine,
+            "bench",
+            list(SELLABLE),
+            [Tier.A, Tier.B, Tier.C],
+            counties=None,
+            plan=BuyerPlan.SUBSCRIPTION,
         )
         _buy_sold_leads(engine, buyer, BOUGHT)
         app = create_app(ExporterSettings(database_url=url, admin_key=ADMIN_KEY))

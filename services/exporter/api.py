@@ -50,14 +50,15 @@ from services.exporter.dependencies import (
 )
 from services.exporter.downloads import BoundedStreamingResponse, DownloadSlots
 from services.exporter.portal import install as install_portal
+from services.exporter.previews import offered_csv_record
 from services.exporter.queries import (
+    HiddenFilter,
     csv_query,
     fetch_lead,
     fetch_page,
     rows_in_pages,
-    servable_ids,
 )
-from services.exporter.records import LeadCells, csv_record, csv_text, tier_file
+from services.exporter.records import csv_text, tier_file
 from services.exporter.sales import (
     LeadNotFound,
     SaleConflict,
@@ -67,7 +68,13 @@ from services.exporter.sales import (
 from services.exporter.settings import ExporterSettings
 from services.exporter.stats import run_stats
 from services.exporter.subscriptions_api import router as subscriptions_router
-from services.exporter.tier_files import open_published, published_lead_ids, published_records
+from services.exporter.tier_files import (
+    ServedOffer,
+    open_published,
+    published_lead_ids,
+    published_records,
+    servable_ids,
+)
 
 CSV_BATCH = 2_000  # rows per page of a CSV download, and per chunk sent
 DOWNLOAD_RETRY_AFTER_S = 10
@@ -82,7 +89,10 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 SALE_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
     403: {"model": ErrorOut, "description": "Not a buyer's key"},
-    409: {"model": ErrorOut, "description": "Sold out, already bought, or not for sale"},
+    409: {
+        "model": ErrorOut,
+        "description": "Sold out, already bought, not for sale, or priced above max_price",
+    },
 }
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "CSV, same columns as the tier files"}
@@ -142,7 +152,7 @@ def download_leads(context: Context, viewer: ViewerDep, filters: FiltersDep) -> 
         # Page by page, each in its own short transaction: nothing is held in the database
         # while the client reads.
         for row in rows_in_pages(context.engine, stmt, CSV_BATCH):
-            yield csv_record(LeadCells._make(row), today)
+            yield offered_csv_record(row, today)
 
     try:
         return BoundedStreamingResponse(
@@ -173,12 +183,14 @@ def purchase(
     lead_id: LeadId,
     body: PurchaseIn,
 ) -> PurchaseOut:
-    """Buy a lead. It is sold to at most `LEADSTREAM_MAX_BUYERS_PER_LEAD` buyers."""
+    """Buy a lead at its book price, if that is at most `max_price` (409 otherwise); a lead
+    not in the price book sells at `max_price`. The response says what you were charged.
+    A lead is sold to at most `LEADSTREAM_MAX_BUYERS_PER_LEAD` buyers."""
     bought = purchase_lead(
         context.engine,
         buyer,
         lead_id,
-        body.price,
+        body.limit,
         max_buyers_per_lead=context.settings.max_buyers_per_lead,
         now=datetime.now(UTC),
     )
@@ -230,7 +242,7 @@ def download_tier_file(
     handle = open_published(path)
     if handle is None:
         return _csv_response(csv_text(()), path.name)
-    servable: set[int] | None = None
+    servable: dict[int, ServedOffer] | None = None
     try:
         if buyer is not None:
             lead_ids = published_lead_ids(handle)
@@ -294,6 +306,7 @@ def create_app(settings: ExporterSettings) -> FastAPI:
     app.include_router(account_router)
     app.add_exception_handler(LeadNotFound, _error(404))
     app.add_exception_handler(SaleConflict, _error(409))
+    app.add_exception_handler(HiddenFilter, _error(422))
     app.add_exception_handler(OperationalError, _database_unavailable)
     install_portal(app, settings)  # /portal/ and /admin/: HTML pages over the same functions
 

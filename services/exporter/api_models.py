@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.taxonomy import Tier
+from services.exporter.market_bands import market_value_band
+from services.exporter.previews import Secrets, redact, redact_all, related_permit_numbers
 from services.exporter.queries import LeadStatus
 from services.exporter.records import days_old
 
@@ -29,10 +31,19 @@ class RelatedPermitOut(BaseModel):
 
 
 class LeadOut(BaseModel):
-    """A lead as a buyer sees it; purchase fields are the viewer's own purchase, if any."""
+    """A lead as a buyer sees it; purchase fields are the viewer's own purchase, if any.
+
+    ``revealed: false`` is a preview (a marketplace buyer's view of a lead it has not bought,
+    docs/marketplace.md): the contact fields are null (permit_id, property_address,
+    owner_name, project_description, market_value, latitude, longitude,
+    location_approximate), related_permits is empty, and reasoning, flags and
+    ideal_contractor are redacted.
+    """
 
     id: int = Field(description="Lead id: use it to read, purchase or convert the lead.")
-    permit_id: str = Field(description="The permit number as the jurisdiction's portal shows it.")
+    permit_id: str | None = Field(
+        description="The permit number as the jurisdiction's portal shows it; null in a preview."
+    )
     jurisdiction: str
     city: str | None
     county: str | None
@@ -72,9 +83,44 @@ class LeadOut(BaseModel):
         description="true: latitude/longitude are the ZIP's centroid, not the portal's point; "
         "null: the lead has no location (it never matches a `near` search)."
     )
+    revealed: bool = Field(
+        description="true: the lead in full; false: a preview (buy it to see the contact)."
+    )
+    price: float | None = Field(
+        description="What the lead costs now by the price book; null: not in the book (it "
+        "sells at the max_price you name)."
+    )
+    market_value_band: str | None = Field(
+        description='The appraised value\'s band, e.g. "$200k–$400k"; null when unknown.',
+        examples=["$200k–$400k"],
+    )
 
     @classmethod
     def from_row(cls, row: Any, today: date) -> LeadOut:
+        """A row of ``queries.visible_leads``, in full or as a preview as its ``revealed``."""
+        lead = cls.in_full(row, today)
+        if row.revealed:
+            return lead
+        secrets = Secrets.of(
+            names=(row.owner_name, row.applicant_name, row.contractor_name),
+            address=row.property_address,
+            permit_numbers=(
+                row.permit_number,
+                *related_permit_numbers(row.related_permits),
+            ),
+        )
+        return lead.model_copy(
+            update={
+                **dict.fromkeys(PREVIEW_HIDDEN),
+                "related_permits": [],
+                "reasoning": redact(lead.reasoning, secrets),
+                "flags": redact_all(lead.flags, secrets),
+                "ideal_contractor": redact(lead.ideal_contractor, secrets),
+            }
+        )
+
+    @classmethod
+    def in_full(cls, row: Any, today: date) -> LeadOut:
         return cls(
             id=row.id,
             permit_id=row.permit_number,
@@ -113,7 +159,23 @@ class LeadOut(BaseModel):
             latitude=row.latitude,
             longitude=row.longitude,
             location_approximate=row.location_approximate,
+            revealed=True,
+            price=row.price,
+            market_value_band=market_value_band(row.market_value),
         )
+
+
+# Null in a preview (``related_permits`` is emptied, the free texts redacted).
+PREVIEW_HIDDEN = (
+    "permit_id",
+    "property_address",
+    "owner_name",
+    "project_description",
+    "market_value",
+    "latitude",
+    "longitude",
+    "location_approximate",
+)
 
 
 class LeadPage(BaseModel):
@@ -123,15 +185,39 @@ class LeadPage(BaseModel):
     )
 
 
+Money = Annotated[Decimal, Field(ge=0, max_digits=10, decimal_places=2)]
+
+
 class PurchaseIn(BaseModel):
+    """``max_price``: the most you agree to pay. The lead is charged its book price when it has
+    one (409 if that is above ``max_price``), else ``max_price`` itself. ``price`` is the
+    older name of ``max_price``, still accepted."""
+
     model_config = ConfigDict(extra="forbid")
 
-    price: Decimal = Field(ge=0, max_digits=10, decimal_places=2, examples=[25.0])
+    max_price: Money | None = Field(default=None, examples=[45.0])
+    price: Money | None = Field(
+        default=None, description="Alias of max_price (the older body): deprecated."
+    )
+
+    @model_validator(mode="after")
+    def _one_limit(self) -> PurchaseIn:
+        if self.max_price is None and self.price is None:
+            raise ValueError('name the most you will pay: {"max_price": 45.0}')
+        if None not in (self.max_price, self.price) and self.max_price != self.price:
+            raise ValueError("price is an alias of max_price: send one of them")
+        return self
+
+    @property
+    def limit(self) -> Decimal:
+        limit = self.max_price if self.max_price is not None else self.price
+        assert limit is not None  # the validator requires one
+        return limit
 
 
 class PurchaseOut(BaseModel):
     lead_id: int
-    price: float
+    price: float = Field(description="What you were charged.")
     purchased_at: datetime
 
 

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlalchemy import Connection, Engine, select, update
 from sqlalchemy.exc import IntegrityError
@@ -46,11 +47,24 @@ class Entitlements:
         return trade_group in self.trade_groups and tier in self.tiers
 
 
+class BuyerPlan(StrEnum):
+    """How a buyer sees leads (docs/marketplace.md)."""
+
+    MARKETPLACE = "marketplace"  # a preview of every lead it has not bought
+    SUBSCRIPTION = "subscription"  # every entitled lead in full
+
+
 @dataclass(frozen=True)
 class Buyer:
     id: int
     name: str
     entitlements: Entitlements
+    # The default hides more: a buyer built without its plan never sees what it did not buy.
+    plan: BuyerPlan = BuyerPlan.MARKETPLACE
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.plan == BuyerPlan.SUBSCRIPTION
 
 
 def new_api_key() -> str:
@@ -68,6 +82,7 @@ def create_buyer(
     trade_groups: Iterable[TradeGroup],
     tiers: Iterable[Tier],
     counties: Iterable[str] | None = None,
+    plan: BuyerPlan = BuyerPlan.MARKETPLACE,
 ) -> tuple[Buyer, str]:
     """Store a new buyer and return it with its API key, which exists nowhere else."""
     key = new_api_key()
@@ -77,6 +92,7 @@ def create_buyer(
         trade_groups=sorted({g.value for g in trade_groups}),
         tiers=sorted({t.value for t in tiers}),
         counties=None if counties is None else sorted(set(counties)),
+        plan=plan.value,
         active=True,
     )
     try:
@@ -84,19 +100,26 @@ def create_buyer(
             session.add(row)
     except IntegrityError as exc:
         raise BuyerExists(f"a buyer named {name!r} already exists") from exc
-    return Buyer(row.id, name, Entitlements.of(row.trade_groups, row.tiers, row.counties)), key
+    entitlements = Entitlements.of(row.trade_groups, row.tiers, row.counties)
+    return Buyer(row.id, name, entitlements, plan), key
 
 
 def find_buyer(conn: Connection, key: str) -> Buyer | None:
     """The active buyer owning this key, or None."""
     row = conn.execute(
         select(
-            BuyerRow.id, BuyerRow.name, BuyerRow.trade_groups, BuyerRow.tiers, BuyerRow.counties
+            BuyerRow.id,
+            BuyerRow.name,
+            BuyerRow.trade_groups,
+            BuyerRow.tiers,
+            BuyerRow.counties,
+            BuyerRow.plan,
         ).where(BuyerRow.key_hash == hash_key(key), BuyerRow.active.is_(True))
     ).first()
     if row is None:
         return None
-    return Buyer(row.id, row.name, Entitlements.of(row.trade_groups, row.tiers, row.counties))
+    entitlements = Entitlements.of(row.trade_groups, row.tiers, row.counties)
+    return Buyer(row.id, row.name, entitlements, BuyerPlan(row.plan))
 
 
 def list_buyers(engine: Engine) -> list[BuyerRow]:

@@ -1,4 +1,5 @@
-"""Exporter commands: ``leadstream export`` and ``leadstream buyers add|list|deactivate``."""
+"""Exporter commands: ``leadstream export`` and ``leadstream buyers add|list|deactivate``
+(``leadstream prices`` is in ``price_commands``)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 
 from schemas.taxonomy import Tier, TradeGroup
+from services.exporter import price_commands
 
 E = TypeVar("E", bound=StrEnum)
 _RELATIVE = re.compile(r"^(\d+)([hd])$")
@@ -50,12 +52,19 @@ def register(subparsers: Any) -> None:
     add.add_argument(
         "--counties", nargs="+", default=None, help="restrict to these counties (default: all)"
     )
+    add.add_argument(
+        "--plan",
+        choices=("marketplace", "subscription"),
+        default="marketplace",
+        help="marketplace (default): previews until bought; subscription: every lead in full",
+    )
     add.set_defaults(func=_buyers_add)
     listing = buyers_sub.add_parser("list", help="list buyers and what they may see")
     listing.set_defaults(func=_buyers_list)
     deactivate = buyers_sub.add_parser("deactivate", help="revoke a buyer's API key")
     deactivate.add_argument("name")
     deactivate.set_defaults(func=_buyers_deactivate)
+    price_commands.register(subparsers)
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
@@ -127,7 +136,7 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _buyers_add(args: argparse.Namespace) -> int:
-    from services.exporter.buyers import BuyerExists, create_buyer
+    from services.exporter.buyers import BuyerExists, BuyerPlan, create_buyer
 
     trade_groups = [group for groups in args.trade_groups for group in groups]
     tiers = [tier for group in args.tiers for tier in group]
@@ -135,7 +144,9 @@ def _buyers_add(args: argparse.Namespace) -> int:
         print("error: give at least one trade group and one tier", file=sys.stderr)
         return 2
     try:
-        buyer, key = create_buyer(_engine(), args.name, trade_groups, tiers, args.counties)
+        buyer, key = create_buyer(
+            _engine(), args.name, trade_groups, tiers, args.counties, BuyerPlan(args.plan)
+        )
     except BuyerExists as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -144,6 +155,7 @@ def _buyers_add(args: argparse.Namespace) -> int:
     print(f"buyer {buyer.name!r} created (id {buyer.id})")
     print(f"trade groups: {', '.join(sorted(entitled.trade_groups))}")
     print(f"tiers: {', '.join(sorted(entitled.tiers))}; counties: {counties}")
+    print(f"plan: {buyer.plan}")
     print("API key (shown only now; send it in the X-API-Key header):")
     print(key)
     return 0
@@ -157,7 +169,7 @@ def _buyers_list(args: argparse.Namespace) -> int:
         state = "active" if row.active else "deactivated"
         print(
             f"{row.name}\t{state}\ttrade_groups={','.join(row.trade_groups)}\t"
-            f"tiers={','.join(row.tiers)}\tcounties={counties}"
+            f"tiers={','.join(row.tiers)}\tcounties={counties}\tplan={row.plan}"
         )
     return 0
 

@@ -37,6 +37,7 @@ from schemas.taxonomy import Category, Tier, TradeGroup
 from services.common.db.tables import lead_purchases, scored_leads
 from services.exporter.buyers import Buyer, Entitlements
 from services.exporter.cursor import Cursor
+from services.exporter.prices import quoted_price
 from services.exporter.records import LeadCells
 from services.subscriptions.filters import Near
 from services.subscriptions.geo import EARTH_RADIUS_MILES, bounding_box
@@ -161,8 +162,31 @@ def bought_by(buyer: Buyer) -> ColumnElement[bool]:
     )
 
 
+def revealed_to(viewer: Buyer | None) -> ColumnElement[bool]:
+    """Whether the viewer sees the lead in full: the operators and subscription buyers always,
+    a marketplace buyer once it bought the lead (docs/marketplace.md)."""
+    return true() if viewer is None or viewer.sees_everything else bought_by(viewer)
+
+
+def offer_columns(viewer: Buyer | None) -> tuple[ColumnElement[Any], ...]:
+    """The marketplace columns of a row, after the lead's: ``price`` (quoted from the book
+    now), ``revealed``, and the names a preview must redact that only the message keeps."""
+    if viewer is None or viewer.sees_everything:
+        names: tuple[ColumnElement[Any], ...] = (null(), null())
+    else:
+        permit = leads.c.lead["permit"]
+        names = (permit["applicant_name"].as_string(), permit["contractor_name"].as_string())
+    return (
+        quoted_price().label("price"),
+        revealed_to(viewer).label("revealed"),
+        names[0].label("applicant_name"),
+        names[1].label("contractor_name"),
+    )
+
+
 def visible_leads(viewer: Buyer | None, max_buyers_per_lead: int) -> Select[Any]:
-    """Every lead the viewer may see, with the viewer's own purchase of it (if any).
+    """Every lead the viewer may see, with the viewer's own purchase of it (if any), its
+    price and whether it is revealed to the viewer (``offer_columns``).
 
     The purchase columns are subqueries rather than a join, so they are read for the leads
     returned only, and the planner cannot trade the walk down the index for a join.
@@ -173,10 +197,12 @@ def visible_leads(viewer: Buyer | None, max_buyers_per_lead: int) -> Select[Any]
             null().label("purchase_price"),
             null().label("purchased_at"),
             null().label("converted_at"),
+            *offer_columns(viewer),
         )
     mine = (purchases.c.lead_id == leads.c.id, purchases.c.buyer_id == viewer.id)
     return select(
         *LEAD_COLUMNS,
+        *offer_columns(viewer),
         *(
             select(column).where(*mine).scalar_subquery().label(name)
             for name, column in (
@@ -244,8 +270,27 @@ def distance_sql(near: Near) -> ColumnElement[float]:
     return 2 * EARTH_RADIUS_MILES * func.asin(func.sqrt(half_chord))
 
 
+NEAR_IN_PREVIEWS = (
+    "near filters on the exact location, which previews hide: marketplace buyers filter by "
+    "zip_code, city or county instead"
+)
+
+
+class HiddenFilter(ValueError):
+    """A filter on what a marketplace buyer's previews hide (it would leak it)."""
+
+
+def refuse_hidden_filters(viewer: Buyer | None, filters: LeadFilters) -> None:
+    """Previews show a lead's location to the ZIP only; a radius search over exact
+    coordinates would locate an unbought lead's property, so marketplace buyers cannot ask
+    for one. (No filter exists on names, addresses or permit numbers.)"""
+    if viewer is not None and not viewer.sees_everything and filters.near is not None:
+        raise HiddenFilter(NEAR_IN_PREVIEWS)
+
+
 def lead_query(viewer: Buyer | None, filters: LeadFilters, max_buyers_per_lead: int) -> Select[Any]:
     """The filtered leads a viewer sees, best first (the list, the CSV download)."""
+    refuse_hidden_filters(viewer, filters)
     stmt = apply_filters(visible_leads(viewer, max_buyers_per_lead), filters)
     if viewer is not None and max_buyers_per_lead == 1 and filters.status in _SOLD_STATUSES:
         # Sold exclusively, a lead is visible to its buyer alone: the same rows, but the planner
@@ -255,8 +300,10 @@ def lead_query(viewer: Buyer | None, filters: LeadFilters, max_buyers_per_lead: 
 
 
 def csv_query(viewer: Buyer | None, filters: LeadFilters, max_buyers_per_lead: int) -> Select[Any]:
-    """``lead_query`` selecting just the cells of a CSV record."""
-    return lead_query(viewer, filters, max_buyers_per_lead).with_only_columns(*CELL_COLUMNS)
+    """``lead_query`` selecting just the cells of a CSV record, then ``offer_columns``."""
+    return lead_query(viewer, filters, max_buyers_per_lead).with_only_columns(
+        *CELL_COLUMNS, *offer_columns(viewer)
+    )
 
 
 def stream_rows(conn: Connection, stmt: Select[Any], batch: int) -> Iterator[Row[Any]]:
@@ -324,37 +371,3 @@ def fetch_lead(
     return conn.execute(
         visible_leads(viewer, max_buyers_per_lead).where(leads.c.id == lead_id)
     ).first()
-
-
-def servable_ids(
-    conn: Connection,
-    buyer: Buyer,
-    trade_group: str,
-    category: str,
-    tier: str,
-    lead_ids: Sequence[int],
-    max_buyers_per_lead: int,
-) -> set[int]:
-    """Which of a tier file's leads the buyer may be served from it, decided per id, now.
-
-    A lead qualifies when it still belongs to this file (its trade group, category and tier
-    have not changed since the file was written) and the buyer may see it now: within their
-    entitlements (trade group, tier, county as stored now) and still for sale or bought by
-    them. Anything else (re-scored, re-categorised, moved county, sold to another buyer,
-    deleted) is left out, whatever the file says about it.
-    """
-    servable: set[int] = set()
-    for start in range(0, len(lead_ids), _IDS_PER_QUERY):
-        stmt = select(leads.c.id).where(
-            leads.c.id.in_(lead_ids[start : start + _IDS_PER_QUERY]),
-            leads.c.trade_group == trade_group,
-            leads.c.category == category,
-            leads.c.tier == tier,
-            entitled(buyer.entitlements),
-            or_(leads.c.sold_count < max_buyers_per_lead, bought_by(buyer)),
-        )
-        servable.update(conn.execute(stmt).scalars())
-    return servable
-
-
-_IDS_PER_QUERY = 5_000

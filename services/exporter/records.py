@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 
 from schemas.leads import REVIEW_BELOW_SCORE, REVIEW_FLAG
 from schemas.taxonomy import Tier
+from services.exporter.market_bands import market_value_band
 
 CSV_HEADER: tuple[str, ...] = (
     "lead_id",
@@ -45,6 +46,11 @@ CSV_HEADER: tuple[str, ...] = (
     "latitude",
     "longitude",
     "location_approximate",
+    # The marketplace (docs/marketplace.md): the quoted price, whether the contact fields are
+    # shown (false: a preview, those cells are empty), and the band of the market value.
+    "price",
+    "revealed",
+    "market_value_band",
 )
 # What a buyer sees of each permit folded into a lead (services/store/projects.py).
 RELATED_PERMIT_FIELDS = ("permit_id", "permit_type", "category", "issued_date", "valuation")
@@ -90,6 +96,17 @@ class LeadCells(NamedTuple):
     location_approximate: bool | None
 
 
+class Offer(NamedTuple):
+    """The marketplace cells of a record: the quoted price (None: not in the price book) and
+    whether the viewer sees the lead in full."""
+
+    price: Decimal | None
+    revealed: bool
+
+
+FULL_UNPRICED = Offer(None, True)
+
+
 @cache  # one path object per file: building and hashing paths per lead dominated exports
 def tier_file(trade_group: str, category: str, tier: str) -> PurePosixPath:
     """``luxury_outdoor/pool/tier_a.csv``: where a sellable lead of that tier is published."""
@@ -119,8 +136,11 @@ def days_old(issued: date | None, today: date) -> int | None:
     return None if issued is None else (today - issued).days
 
 
-def csv_record(lead: LeadCells, today: date) -> list[str]:
-    """The lead's cells, in ``CSV_HEADER`` order; unknown values are empty cells."""
+def csv_record(lead: LeadCells, today: date, offer: Offer = FULL_UNPRICED) -> list[str]:
+    """The lead's cells in full, in ``CSV_HEADER`` order; unknown values are empty cells.
+
+    (A preview is made from this record by ``previews.preview_record``.)
+    """
     age = days_old(lead.issued_date, today)
     return [
         str(lead.id),
@@ -147,6 +167,9 @@ def csv_record(lead: LeadCells, today: date) -> list[str]:
         "" if lead.latitude is None else repr(lead.latitude),
         "" if lead.longitude is None else repr(lead.longitude),
         "" if lead.location_approximate is None else str(lead.location_approximate).lower(),
+        "" if offer.price is None else str(offer.price),
+        str(offer.revealed).lower(),
+        market_value_band(lead.market_value) or "",
     ]
 
 

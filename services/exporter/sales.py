@@ -2,8 +2,11 @@
 
 A purchase is one transaction: a conditional ``UPDATE … WHERE sold_count < max`` claims a
 slot (PostgreSQL serialises concurrent updates of the row and re-checks the condition, so
-concurrent buyers cannot oversell) and the purchase row is inserted; its unique
-(lead_id, buyer_id) makes buying the same lead twice fail and roll the claim back.
+concurrent buyers cannot oversell), the book price is read (after the claim, in the same
+transaction: the price charged is the book's at the moment of the sale, and a price above
+the buyer's ``max_price`` rolls the claim back), the purchase row is inserted (its unique
+(lead_id, buyer_id) makes buying the same lead twice fail and roll the claim back) and the
+charge is appended to the ledger. All or nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from schemas.taxonomy import Tier
 from services.exporter.buyers import Buyer
 from services.exporter.ledger import LedgerKind, append_entry
+from services.exporter.prices import book_price
 from services.exporter.queries import LeadStatus, entitled, fetch_lead, leads, purchases
 from services.exporter.records import SELLABLE_TIERS
 
@@ -41,11 +45,13 @@ def purchase_lead(
     engine: Engine,
     buyer: Buyer,
     lead_id: int,
-    price: Decimal,
+    max_price: Decimal | None,
     *,
     max_buyers_per_lead: int,
     now: datetime,
 ) -> Purchase:
+    """Sell the lead to the buyer at its book price, at most ``max_price``; a lead not in the
+    book sells at ``max_price`` (None then is a ``SaleConflict``: there is no price)."""
     sellable = sorted(t.value for t in SELLABLE_TIERS)
     claim = (
         update(leads)
@@ -64,7 +70,6 @@ def purchase_lead(
             ),
             sold_to=buyer.name,
             sold_at=now,
-            sold_price=price,
             updated_at=now,
         )
         .returning(leads.c.id)
@@ -73,6 +78,8 @@ def purchase_lead(
         with engine.begin() as conn:
             if conn.execute(claim).first() is None:
                 raise _why_not_for_sale(conn, buyer, lead_id)
+            price = charged_price(book_price(conn, lead_id), max_price)
+            conn.execute(update(leads).where(leads.c.id == lead_id).values(sold_price=price))
             purchase_id = conn.execute(
                 insert(purchases)
                 .values(lead_id=lead_id, buyer_id=buyer.id, price=price, purchased_at=now)
@@ -83,13 +90,25 @@ def purchase_lead(
                 buyer_id=buyer.id,
                 kind=LedgerKind.PURCHASE,
                 amount=price,
+                at=now,
                 lead_id=lead_id,
                 purchase_id=purchase_id,
-                at=now,
             )
     except IntegrityError as exc:
         raise SaleConflict("you have already purchased this lead") from exc
     return Purchase(lead_id, price, now)
+
+
+def charged_price(book: Decimal | None, max_price: Decimal | None) -> Decimal:
+    """The book price if the buyer agreed to it, else the buyer's own price when the lead is
+    not in the book; a ``SaleConflict`` otherwise."""
+    if book is None:
+        if max_price is None:
+            raise SaleConflict("this lead is not in the price book: name a max_price")
+        return max_price
+    if max_price is not None and book > max_price:
+        raise SaleConflict(f"the price is now {book}, above your max_price {max_price}")
+    return book
 
 
 def _why_not_for_sale(conn: Connection, buyer: Buyer, lead_id: int) -> Exception:

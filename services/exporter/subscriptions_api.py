@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from services.exporter.api_models import ErrorOut
 from services.exporter.buyers import Buyer
 from services.exporter.dependencies import NO_NUL, AppContext, Context, ViewerDep
+from services.exporter.queries import NEAR_IN_PREVIEWS
 from services.subscriptions import store
 from services.subscriptions.entitlements import NotEntitled, check_within
 from services.subscriptions.filters import SubscriptionFilters
@@ -200,6 +201,8 @@ def rotate_secret(
 
 
 def _within_entitlements(filters: SubscriptionFilters, buyer: Buyer) -> None:
+    if filters.near is not None and not buyer.sees_everything:
+        _invalid(("body", "filters", "near"), NEAR_IN_PREVIEWS, filters.stored())
     try:
         check_within(filters, buyer.entitlements)
     except NotEntitled as exc:

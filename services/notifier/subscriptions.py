@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Table, func, select
 
 from services.common.db.tables import BuyerRow
 from services.common.db.tables import subscriptions as _SUBSCRIPTIONS
-from services.exporter.buyers import Buyer, Entitlements
+from services.exporter.buyers import Buyer, BuyerPlan, Entitlements
 from services.notifier.index import ActiveSubscription
 from services.subscriptions.filters import SubscriptionFilters
 
@@ -37,12 +37,13 @@ def load_active(conn: Connection) -> list[ActiveSubscription]:
             buyers.trade_groups,
             buyers.tiers,
             buyers.counties,
+            buyers.plan,
         )
         .select_from(_SUBSCRIPTIONS.join(_BUYERS, buyers.id == subs.buyer_id))
         .where(subs.active.is_(True), buyers.active.is_(True), subs.webhook_url.is_not(None))
     )
     active = []
-    for sub_id, filters, url, buyer_id, name, groups, tiers, counties in conn.execute(query):
+    for sub_id, filters, url, buyer_id, name, groups, tiers, counties, plan in conn.execute(query):
         try:
             parsed = SubscriptionFilters.model_validate(filters or {})
         except ValidationError as exc:  # saved by an older version: skip it, loudly
@@ -50,6 +51,6 @@ def load_active(conn: Connection) -> list[ActiveSubscription]:
                 "subscription filters no longer valid", extra={"id": sub_id, "error": str(exc)}
             )
             continue
-        buyer = Buyer(buyer_id, name, Entitlements.of(groups, tiers, counties))
+        buyer = Buyer(buyer_id, name, Entitlements.of(groups, tiers, counties), BuyerPlan(plan))
         active.append(ActiveSubscription(sub_id, buyer, parsed, url))
     return active

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 
 from schemas.taxonomy import Tier, TradeGroup
 from services.exporter.api import create_app
-from services.exporter.buyers import create_buyer
+from services.exporter.buyers import BuyerPlan, create_buyer
 from services.exporter.settings import ExporterSettings
 
 ADMIN_KEY = "test-admin-key-0123456789abcdefghijklmnop"
@@ -33,13 +33,18 @@ def client(settings: ExporterSettings) -> Iterator[TestClient]:
 
 @pytest.fixture
 def make_buyer(engine: Engine) -> MakeBuyer:
-    """Create a buyer; returns the X-API-Key header that authenticates it."""
+    """Create a buyer; returns the X-API-Key header that authenticates it.
+
+    A subscription buyer unless told otherwise: most tests are about what a buyer sees in
+    full; the marketplace tests ask for ``plan="marketplace"``.
+    """
 
     def make(
         name: str,
         trade_groups: tuple[str, ...] = ("luxury_outdoor",),
         tiers: tuple[str, ...] = ("A", "B", "C"),
         counties: tuple[str, ...] | None = None,
+        plan: str = "subscription",
     ) -> dict[str, str]:
         _, key = create_buyer(
             engine,
@@ -47,6 +52,7 @@ def make_buyer(engine: Engine) -> MakeBuyer:
             [TradeGroup(g) for g in trade_groups],
             [Tier(t) for t in tiers],
             counties,
+            BuyerPlan(plan),
         )
         return {"X-API-Key": key}
 

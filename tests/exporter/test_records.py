@@ -148,6 +148,9 @@ COLUMNS_BY_POSITION = (
     "latitude",
     "longitude",
     "location_approximate",
+    "price",
+    "revealed",
+    "market_value_band",
 )
 
 
@@ -156,11 +159,11 @@ def test_columns_keep_their_positions_new_ones_are_appended() -> None:
 
 
 def test_location_columns_are_empty_without_a_location() -> None:
-    assert [record()[name] for name in COLUMNS_BY_POSITION[-4:]] == ["", "", "", ""]
+    assert [record()[name] for name in COLUMNS_BY_POSITION[20:24]] == ["", "", "", ""]
     cells = record(
         zip_code="78704", latitude=30.2417, longitude=-97.7696, location_approximate=True
     )
-    assert [cells[name] for name in COLUMNS_BY_POSITION[-4:]] == [
+    assert [cells[name] for name in COLUMNS_BY_POSITION[20:24]] == [
         "78704",
         "30.2417",
         "-97.7696",

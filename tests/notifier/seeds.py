@@ -27,6 +27,7 @@ def add_buyer(
     trade_groups: Sequence[str],
     tiers: Sequence[str] = SELLABLE,
     counties: Sequence[str] | None = None,
+    plan: str = "subscription",
 ) -> int:
     with engine.begin() as conn:
         return int(
@@ -38,6 +39,7 @@ def add_buyer(
                     trade_groups=list(trade_groups),
                     tiers=list(tiers),
                     counties=None if counties is None else list(counties),
+                    plan=plan,
                 )
                 .returning(BuyerRow.id)
             ).scalar_one()

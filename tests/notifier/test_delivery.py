@@ -89,9 +89,10 @@ def test_every_matching_lead_arrives_signed_and_nothing_else_does(
             receiver.on("/pools")[0].body, receiver.on("/pools")[0].headers
         )
     # The data is the lead exactly as GET /v1/leads/{id} shows it to that buyer.
-    from services.exporter.buyers import Buyer, Entitlements
+    from services.exporter.buyers import Buyer, BuyerPlan, Entitlements
 
-    buyer = Buyer(pools, "Blue Haven Pools", Entitlements.of(["luxury_outdoor"], SELLABLE, None))
+    groups = Entitlements.of(["luxury_outdoor"], SELLABLE, None)
+    buyer = Buyer(pools, "Blue Haven Pools", groups, BuyerPlan.SUBSCRIPTION)
     with engine.connect() as conn:
         for payload in pool_payloads:
             row = fetch_lead(conn, buyer, lead_of(payload), 1)

@@ -38,7 +38,9 @@ from services.exporter.portal.web import (
     start_session,
     state,
 )
+from services.exporter.previews import offered_csv_record
 from services.exporter.queries import (
+    HiddenFilter,
     LeadFilters,
     bought_by,
     csv_query,
@@ -47,7 +49,7 @@ from services.exporter.queries import (
     rows_in_pages,
     visible_leads,
 )
-from services.exporter.records import LeadCells, csv_record, csv_text
+from services.exporter.records import csv_text
 from services.exporter.sales import LeadNotFound, SaleConflict, purchase_lead
 
 router = APIRouter(prefix="/portal", include_in_schema=False)
@@ -103,14 +105,28 @@ def leads_for_sale(
     after: Annotated[Cursor | None, Depends(after_cursor)],
 ) -> Response:
     context = app_context(request)
-    with context.engine.connect() as conn:
-        rows, next_page = fetch_page(
-            conn,
-            page.buyer,
-            form.lead_filters(),
-            after=after,
-            limit=PAGE_SIZE,
-            max_buyers_per_lead=context.settings.max_buyers_per_lead,
+    try:
+        with context.engine.connect() as conn:
+            rows, next_page = fetch_page(
+                conn,
+                page.buyer,
+                form.lead_filters(),
+                after=after,
+                limit=PAGE_SIZE,
+                max_buyers_per_lead=context.settings.max_buyers_per_lead,
+            )
+    except HiddenFilter as exc:
+        return render(
+            request,
+            "message.html",
+            page.session,
+            status_code=422,
+            buyer=page.buyer,
+            title="Please check the filters",
+            message=f"{exc}.",
+            error=True,
+            back="/portal/leads",
+            back_label="Back to the leads",
         )
     today = now().date()
     next_url = None
@@ -220,7 +236,7 @@ def my_leads_csv(request: Request, page: BuyerPage) -> Response:
 
     def records() -> Iterator[list[str]]:
         for row in rows_in_pages(context.engine, stmt, CSV_BATCH):
-            yield csv_record(LeadCells._make(row), today)
+            yield offered_csv_record(row, today)
 
     try:
         response: StreamingResponse = BoundedStreamingResponse(

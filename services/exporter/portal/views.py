@@ -15,7 +15,7 @@ from services.exporter.api_models import LeadOut
 @dataclass(frozen=True)
 class LeadView:
     lead: LeadOut
-    revealed: bool
+    revealed: bool  # the API's decision: bought, or a subscription buyer
     purchased: bool
     price: Decimal | None  # the quoted book price; None = the buyer names it
 
@@ -25,14 +25,11 @@ class LeadView:
 
 
 def lead_view(lead: LeadOut) -> LeadView:
-    purchased = lead.purchased_at is not None
-    revealed = bool(getattr(lead, "revealed", purchased))
-    quoted = getattr(lead, "price", None)
     return LeadView(
         lead=lead,
-        revealed=revealed,
-        purchased=purchased,
-        price=None if quoted is None else Decimal(str(quoted)).quantize(Decimal("0.01")),
+        revealed=lead.revealed,
+        purchased=lead.purchased_at is not None,
+        price=None if lead.price is None else Decimal(str(lead.price)).quantize(Decimal("0.01")),
     )
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 from starlette.responses import RedirectResponse, Response
 
 from services.common.db.tables import BuyerRow
-from services.exporter.buyers import Buyer, Entitlements
+from services.exporter.buyers import Buyer, BuyerPlan, Entitlements
 from services.exporter.dependencies import AppContext
 from services.exporter.portal.csrf import FIELD, check_csrf
 from services.exporter.portal.session import (
@@ -117,13 +117,14 @@ def buyer_by_id(engine: Engine, buyer_id: int) -> tuple[Buyer, str] | None:
                 BuyerRow.trade_groups,
                 BuyerRow.tiers,
                 BuyerRow.counties,
+                BuyerRow.plan,
                 BuyerRow.key_hash,
             ).where(BuyerRow.id == buyer_id, BuyerRow.active.is_(True))
         ).first()
     if row is None:
         return None
     entitlements = Entitlements.of(row.trade_groups, row.tiers, row.counties)
-    return Buyer(row.id, row.name, entitlements), row.key_hash
+    return Buyer(row.id, row.name, entitlements, BuyerPlan(row.plan)), row.key_hash
 
 
 def signed_in_buyer(request: Request) -> BuyerSession:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 from selenium import webdriver
@@ -18,6 +19,7 @@ from sqlalchemy import Engine, insert
 
 from schemas.taxonomy import Tier, TradeGroup
 from services.exporter.buyers import create_buyer
+from services.exporter.prices import set_price
 from services.exporter.queries import leads
 from tests.exporter.factories import lead_values
 
@@ -63,6 +65,7 @@ def chromium(download_dir: Path, size: tuple[int, int] = DESKTOP) -> Iterator[we
 
 
 OWNER = "Olivia Owner-Reveal"
+POOL_PRICE = Decimal("45.00")  # the book price of luxury outdoor tier A; tier B is not in the book
 ADDRESS = "4711 Hidden Hollow Ln"
 
 
@@ -75,8 +78,8 @@ class Market:
 
 
 def seed_market(engine: Engine, today: date | None = None) -> Market:
-    """One buyer of luxury outdoor and home exterior leads, and leads of three tiers over
-    the last two weeks (so the admin chart has bars)."""
+    """One marketplace buyer of luxury outdoor and home exterior leads, a price for luxury
+    outdoor tier A, and leads of three tiers over the last two weeks (the admin chart)."""
     now = datetime.now(UTC)
     today = today or now.date()
     _, key = create_buyer(
@@ -85,6 +88,7 @@ def seed_market(engine: Engine, today: date | None = None) -> Market:
         [TradeGroup.LUXURY_OUTDOOR, TradeGroup.HOME_EXTERIOR],
         [Tier.A, Tier.B, Tier.C],
     )
+    set_price(engine, trade_group="luxury_outdoor", tier="A", price=POOL_PRICE, now=now)
     rows = [
         lead_values(
             owner_name=OWNER,

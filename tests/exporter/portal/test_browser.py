@@ -16,7 +16,9 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support.ui import Select
+from selenium.webdriver.remote.webelement import WebElement
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import Engine, func, select
 
 from services.common.db.engine import make_engine
@@ -28,6 +30,7 @@ from tests.exporter.live import serving
 from tests.exporter.portal.browser import (
     ADDRESS,
     OWNER,
+    POOL_PRICE,
     Market,
     chromium,
     missing_browser,
@@ -36,7 +39,6 @@ from tests.exporter.portal.browser import (
 from tests.support.databases import copy_of
 
 pytestmark = [pytest.mark.postgres, pytest.mark.browser]
-PRICE = "45.00"
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,13 @@ def _open(browser: webdriver.Chrome, site: Site, path: str) -> None:
     browser.get(site.url + path)
 
 
+def _follow(browser: webdriver.Chrome, element: WebElement) -> None:
+    """Click a link or button, or press Enter in it, and wait for the next page to load."""
+    page = browser.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(browser, 15).until(staleness_of(page))
+
+
 def _text(browser: webdriver.Chrome) -> str:
     return browser.find_element(By.TAG_NAME, "body").text
 
@@ -96,7 +105,8 @@ def test_sign_in_gives_an_http_only_same_site_strict_cookie(
     assert browser.current_url.endswith("/portal/signin")  # not signed in yet
     key_field = browser.find_element(By.ID, "api_key")
     assert browser.switch_to.active_element == key_field  # ready to type
-    key_field.send_keys(site.market.key, Keys.ENTER)
+    key_field.send_keys(site.market.key)
+    _follow(browser, browser.find_element(By.XPATH, "//button[text()='Sign in']"))
     assert browser.find_element(By.TAG_NAME, "h1").text == "Leads for sale"
     cookie = browser.get_cookie("leadstream_portal")
     assert cookie is not None
@@ -111,7 +121,7 @@ def test_filters_narrow_the_leads_for_sale(browser: webdriver.Chrome, site: Site
     assert len(browser.find_elements(By.CSS_SELECTOR, "article.lead")) == 3
     browser.find_element(By.TAG_NAME, "summary").click()
     Select(browser.find_element(By.ID, "f-tier")).select_by_value("B")
-    browser.find_element(By.XPATH, "//button[text()='Apply filters']").click()
+    _follow(browser, browser.find_element(By.XPATH, "//button[text()='Apply filters']"))
     assert "tier=B" in browser.current_url
     cards = browser.find_elements(By.CSS_SELECTOR, "article.lead")
     assert [card.find_element(By.TAG_NAME, "h2").text for card in cards] == [
@@ -124,13 +134,13 @@ def test_buying_at_the_shown_price_reveals_the_owner(browser: webdriver.Chrome, 
     lead = site.market.pool_lead
     _open(browser, site, f"/portal/leads/{lead}")
     assert OWNER not in browser.page_source and ADDRESS not in browser.page_source
-    browser.find_element(By.LINK_TEXT, "Buy this lead").click()
+    _follow(browser, browser.find_element(By.LINK_TEXT, "Buy this lead"))
     assert browser.find_element(By.TAG_NAME, "h1").text == f"Buy lead {lead}?"
     assert OWNER not in browser.page_source
-    browser.find_element(By.ID, "max_price").send_keys(PRICE)
-    browser.find_element(By.XPATH, "//button[text()='Confirm purchase']").click()
+    assert browser.find_element(By.ID, "price").text == f"${POOL_PRICE}"  # the book's price
+    _follow(browser, browser.find_element(By.XPATH, "//button[text()='Confirm purchase']"))
     status = browser.find_element(By.CSS_SELECTOR, "[role=status]").text
-    assert status.startswith(f"You bought lead {lead} for ${PRICE}")
+    assert status.startswith(f"You bought lead {lead} for ${POOL_PRICE}")
     assert browser.find_element(By.CSS_SELECTOR, "dd.owner").text == OWNER
     assert ADDRESS in _text(browser)
     assert _sales(site, lead) == 1
@@ -161,7 +171,7 @@ def test_a_post_without_the_right_csrf_token_is_refused(
         _open(browser, site, f"/portal/leads/{lead}/buy")
         browser.execute_script(tamper)
         browser.find_element(By.ID, "max_price").send_keys("10")
-        browser.find_element(By.XPATH, "//button[text()='Confirm purchase']").click()
+        _follow(browser, browser.find_element(By.XPATH, "//button[text()='Confirm purchase']"))
         assert browser.find_element(By.TAG_NAME, "h1").text == "Request refused"
         assert "security token" in _text(browser)
     assert _sales(site, lead) == 0
@@ -170,11 +180,11 @@ def test_a_post_without_the_right_csrf_token_is_refused(
 def test_a_buyer_disputes_a_lead_it_bought(browser: webdriver.Chrome, site: Site) -> None:
     lead = site.market.pool_lead
     _open(browser, site, f"/portal/leads/{lead}")
-    browser.find_element(By.LINK_TEXT, "Dispute this lead").click()
+    _follow(browser, browser.find_element(By.LINK_TEXT, "Dispute this lead"))
     assert browser.find_element(By.ID, "lead_id").get_attribute("value") == str(lead)
     browser.find_element(By.CSS_SELECTOR, "label[for=reason-wrong_contact]").click()
     browser.find_element(By.ID, "detail").send_keys("The number rings a pizzeria.")
-    browser.find_element(By.XPATH, "//button[text()='Open dispute']").click()
+    _follow(browser, browser.find_element(By.XPATH, "//button[text()='Open dispute']"))
     assert f"of lead {lead} is open" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
     row = browser.find_element(By.CSS_SELECTOR, "tbody tr").text
     assert "Wrong contact details" in row and "open" in row
@@ -200,7 +210,8 @@ def test_an_operator_sees_the_stats_chart_and_approves_the_dispute(
 ) -> None:
     _open(browser, site, "/admin/")
     assert browser.current_url.endswith("/admin/signin")  # the buyer's cookie is not enough
-    browser.find_element(By.ID, "admin_key").send_keys(ADMIN_KEY, Keys.ENTER)
+    browser.find_element(By.ID, "admin_key").send_keys(ADMIN_KEY)
+    _follow(browser, browser.find_element(By.XPATH, "//button[text()='Sign in']"))
     assert browser.find_element(By.TAG_NAME, "h1").text == "Pipeline, last 30 days"
     chart = browser.find_element(By.CSS_SELECTOR, "figure.chart svg")
     assert chart.get_attribute("role") == "img"
@@ -209,14 +220,14 @@ def test_an_operator_sees_the_stats_chart_and_approves_the_dispute(
     assert admin_cookie is not None and admin_cookie["httpOnly"] is True
     assert admin_cookie["sameSite"] == "Strict"
 
-    browser.find_element(By.LINK_TEXT, "Disputes").click()
+    _follow(browser, browser.find_element(By.LINK_TEXT, "Disputes"))
     dispute = browser.find_element(By.CSS_SELECTOR, "article.card")
     assert "Wrong contact details" in dispute.text and "Acme Pools" in dispute.text
     dispute.find_element(By.TAG_NAME, "textarea").send_keys("Confirmed: wrong number.")
-    dispute.find_element(By.XPATH, ".//button[starts-with(text(), 'Approve')]").click()
+    _follow(browser, dispute.find_element(By.XPATH, ".//button[starts-with(text(), 'Approve')]"))
     assert "decided" in browser.find_element(By.CSS_SELECTOR, "[role=status]").text
     assert "No disputes here." in _text(browser)
 
     _open(browser, site, "/portal/account")
     totals = [e.text for e in browser.find_elements(By.CSS_SELECTOR, ".stat strong")]
-    assert totals == ["1", f"${PRICE}", f"${PRICE}", "$0.00"]
+    assert totals == ["1", f"${POOL_PRICE}", f"${POOL_PRICE}", "$0.00"]

@@ -4,6 +4,8 @@ previews that reveal only after purchase, and HTML error pages."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from sqlalchemy import Engine, func, insert, select
 from services.common.db.tables import lead_purchases
 from services.exporter.api import create_app
 from services.exporter.buyers import deactivate_buyer
+from services.exporter.prices import set_price
 from services.exporter.queries import leads
 from services.exporter.settings import ExporterSettings
 from tests.exporter.conftest import ADMIN_KEY, MakeBuyer
@@ -22,6 +25,7 @@ from tests.exporter.portal.conftest import csrf_of, sign_in
 pytestmark = pytest.mark.postgres
 OWNER = "Olivia Privateowner"
 ADDRESS = "4711 Hidden Hollow Ln"
+NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -114,7 +118,7 @@ def test_contact_details_appear_only_after_buying(
     portal: TestClient, make_buyer: MakeBuyer, engine: Engine
 ) -> None:
     lead_id = _lead(engine, permit_number="BP-SECRET-1")
-    sign_in(portal, make_buyer("acme")["X-API-Key"])
+    sign_in(portal, make_buyer("acme", plan="marketplace")["X-API-Key"])
     for url in ("/portal/leads", f"/portal/leads/{lead_id}", f"/portal/leads/{lead_id}/buy"):
         page = portal.get(url).text
         assert OWNER not in page and ADDRESS not in page and "BP-SECRET-1" not in page, url
@@ -124,6 +128,37 @@ def test_contact_details_appear_only_after_buying(
         assert OWNER in portal.get(url).text, url
     csv = portal.get("/portal/mine.csv")
     assert csv.headers["content-type"].startswith("text/csv") and OWNER in csv.text
+
+
+def test_a_subscription_buyer_sees_contact_details_without_buying(
+    portal: TestClient, make_buyer: MakeBuyer, engine: Engine
+) -> None:
+    lead_id = _lead(engine)
+    sign_in(portal, make_buyer("subscriber", plan="subscription")["X-API-Key"])
+    assert OWNER in portal.get(f"/portal/leads/{lead_id}").text
+
+
+def test_the_confirmation_shows_the_book_price_and_a_raise_after_it_buys_nothing(
+    portal: TestClient, make_buyer: MakeBuyer, engine: Engine
+) -> None:
+    lead_id = _lead(engine, score=90)
+    set_price(engine, trade_group="luxury_outdoor", tier="A", price=Decimal("30"), now=NOW)
+    sign_in(portal, make_buyer("acme", plan="marketplace")["X-API-Key"])
+    confirm = portal.get(f"/portal/leads/{lead_id}/buy")
+    assert 'id="price">$30.00<' in confirm.text
+    assert 'name="max_price" value="30.00"' in confirm.text
+    set_price(engine, trade_group="luxury_outdoor", tier="A", price=Decimal("31"), now=NOW)
+    refused = portal.post(
+        f"/portal/leads/{lead_id}/buy", data={"max_price": "30.00", "csrf_token": csrf_of(confirm)}
+    )
+    assert refused.status_code == 409 and "above your max_price" in refused.text
+    assert _sold(engine, lead_id) == 0
+    again = portal.get(f"/portal/leads/{lead_id}/buy")
+    assert 'id="price">$31.00<' in again.text
+    bought = portal.post(
+        f"/portal/leads/{lead_id}/buy", data={"max_price": "31.00", "csrf_token": csrf_of(again)}
+    )
+    assert bought.status_code == 200 and "for $31.00" in bought.text and OWNER in bought.text
 
 
 def test_signed_out_or_deactivated_buyers_are_sent_to_sign_in(
