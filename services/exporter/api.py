@@ -50,7 +50,6 @@ from services.exporter.dependencies import (
 from services.exporter.downloads import BoundedStreamingResponse, DownloadSlots
 from services.exporter.previews import offered_csv_record
 from services.exporter.queries import (
-    HiddenFilter,
     csv_query,
     fetch_lead,
     fetch_page,
@@ -303,7 +302,6 @@ def create_app(settings: ExporterSettings) -> FastAPI:
     app.include_router(deliveries_router)
     app.add_exception_handler(LeadNotFound, _error(404))
     app.add_exception_handler(SaleConflict, _error(409))
-    app.add_exception_handler(HiddenFilter, _error(422))
     app.add_exception_handler(OperationalError, _database_unavailable)
 
     @app.get("/healthz", include_in_schema=False)

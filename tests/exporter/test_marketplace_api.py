@@ -201,7 +201,7 @@ def test_a_marketplace_buyer_cannot_search_by_exact_location(
     for path in ("/v1/leads", "/v1/leads.csv"):
         refused = client.get(path, params=near, headers=market)
         assert refused.status_code == 422
-        assert "zip_code" in refused.json()["detail"]
+        assert "marketplace buyers filter by zip_code" in refused.text
         assert client.get(path, params=near, headers=subscriber).status_code == 200
     assert (
         len(client.get("/v1/leads", params={"zip_code": "78731"}, headers=market).json()["items"])
