@@ -52,7 +52,6 @@ from services.exporter.downloads import BoundedStreamingResponse, DownloadSlots
 from services.exporter.portal import install as install_portal
 from services.exporter.previews import offered_csv_record
 from services.exporter.queries import (
-    HiddenFilter,
     csv_query,
     fetch_lead,
     fetch_page,
@@ -306,7 +305,6 @@ def create_app(settings: ExporterSettings) -> FastAPI:
     app.include_router(account_router)
     app.add_exception_handler(LeadNotFound, _error(404))
     app.add_exception_handler(SaleConflict, _error(409))
-    app.add_exception_handler(HiddenFilter, _error(422))
     app.add_exception_handler(OperationalError, _database_unavailable)
     install_portal(app, settings)  # /portal/ and /admin/: HTML pages over the same functions
 

@@ -112,6 +112,7 @@ class LeadOut(BaseModel):
         return lead.model_copy(
             update={
                 **dict.fromkeys(PREVIEW_HIDDEN),
+                "revealed": False,
                 "related_permits": [],
                 "reasoning": redact(lead.reasoning, secrets),
                 "flags": redact_all(lead.flags, secrets),

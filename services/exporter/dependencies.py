@@ -25,7 +25,7 @@ from services.common.times import as_utc
 from services.exporter.buyers import Buyer, find_buyer
 from services.exporter.cursor import MAX_BIGINT, Cursor, InvalidCursor, decode_cursor
 from services.exporter.downloads import DownloadSlots
-from services.exporter.queries import LeadFilters, LeadStatus
+from services.exporter.queries import HiddenFilter, LeadFilters, LeadStatus, refuse_hidden_filters
 from services.exporter.settings import ExporterSettings
 from services.subscriptions.filters import MAX_RADIUS_MILES, Near
 
@@ -102,6 +102,7 @@ def require_operator(viewer: ViewerDep) -> Operator:
 
 
 def lead_filters(
+    viewer: ViewerDep,
     trade_group: TradeGroup | None = None,
     category: Category | None = None,
     tier: Tier | None = None,
@@ -131,7 +132,7 @@ def lead_filters(
         ),
     ] = None,
 ) -> LeadFilters:
-    return LeadFilters(
+    filters = LeadFilters(
         trade_group=trade_group,
         category=category,
         tier=tier,
@@ -144,6 +145,11 @@ def lead_filters(
         zip_codes=tuple(_zip_code(value) for value in zip_code or ()),
         near=None if near is None else _near(near),
     )
+    try:
+        refuse_hidden_filters(viewer if isinstance(viewer, Buyer) else None, filters)
+    except HiddenFilter as exc:
+        _bad_query("near", str(exc), near or "")
+    return filters
 
 
 def _zip_code(value: str) -> str:

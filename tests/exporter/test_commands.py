@@ -88,3 +88,25 @@ def test_export_prints_each_file_with_its_row_count(
     assert lines[-1] == "3 rows in 4 files; 3 leads moved from new to exported"
     with engine.connect() as conn:
         assert set(conn.execute(select(leads.c.status)).scalars()) == {"exported"}
+
+
+@pytest.mark.postgres
+def test_buyers_get_a_plan_marketplace_unless_told(
+    cli_env: None, engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    base = ["--trade-groups", "luxury_outdoor", "--tiers", "A"]
+    assert main(["buyers", "add", "Market Pools", *base]) == 0
+    assert main(["buyers", "add", "Sub Pools", *base, "--plan", "subscription"]) == 0
+    assert "plan: subscription" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["buyers", "add", "Other", *base, "--plan", "free"])
+    with engine.connect() as conn:
+        plans = dict(conn.execute(select(BuyerRow.name, BuyerRow.plan)).tuples().all())
+    assert plans == {"Market Pools": "marketplace", "Sub Pools": "subscription"}
+    capsys.readouterr()
+    assert main(["buyers", "list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0] + " " + line.split("\t")[-1] for line in listed] == [
+        "Market Pools plan=marketplace",
+        "Sub Pools plan=subscription",
+    ]

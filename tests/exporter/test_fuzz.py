@@ -8,6 +8,8 @@ the API's own cursors are accepted (422 otherwise), by design.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -19,12 +21,14 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from sqlalchemy import Engine
 
 from services.exporter.api import create_app
+from services.exporter.prices import set_price
 from services.exporter.settings import ExporterSettings
 from tests.exporter.conftest import ADMIN, MakeBuyer
 from tests.exporter.factories import insert_lead
 
 pytestmark = pytest.mark.postgres
 EXAMPLES_PER_OPERATION = 60
+NOW = datetime(2026, 5, 10, tzinfo=UTC)
 
 
 def fuzz(operation: Any, key: dict[str, str]) -> None:
@@ -46,7 +50,10 @@ def test_no_input_causes_a_server_error(
 ) -> None:
     for score in (95, 70, 40, -1):
         insert_lead(engine, score=score)
+    set_price(engine, trade_group="luxury_outdoor", tier="A", price=Decimal("45"), now=NOW)
     buyer = make_buyer("fuzz", trade_groups=("luxury_outdoor", "home_exterior"))
+    # Previews, prices and the refused filters of the marketplace, fuzzed as well.
+    market = make_buyer("market", trade_groups=("luxury_outdoor",), plan="marketplace")
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(settings))
     results = list(schema.get_all_operations())
     operations = [result.ok() for result in results if isinstance(result, Ok)]
@@ -54,3 +61,5 @@ def test_no_input_causes_a_server_error(
     assert len(operations) == len(results) == 16
     for operation in operations:
         fuzz(operation, ADMIN if operation.path == "/v1/stats" else buyer)
+        if operation.path.startswith(("/v1/leads", "/v1/exports", "/v1/subscriptions")):
+            fuzz(operation, market)
