@@ -40,7 +40,6 @@ from services.exporter.portal.web import (
 )
 from services.exporter.previews import offered_csv_record
 from services.exporter.queries import (
-    HiddenFilter,
     LeadFilters,
     bought_by,
     csv_query,
@@ -105,28 +104,14 @@ def leads_for_sale(
     after: Annotated[Cursor | None, Depends(after_cursor)],
 ) -> Response:
     context = app_context(request)
-    try:
-        with context.engine.connect() as conn:
-            rows, next_page = fetch_page(
-                conn,
-                page.buyer,
-                form.lead_filters(),
-                after=after,
-                limit=PAGE_SIZE,
-                max_buyers_per_lead=context.settings.max_buyers_per_lead,
-            )
-    except HiddenFilter as exc:
-        return render(
-            request,
-            "message.html",
-            page.session,
-            status_code=422,
-            buyer=page.buyer,
-            title="Please check the filters",
-            message=f"{exc}.",
-            error=True,
-            back="/portal/leads",
-            back_label="Back to the leads",
+    with context.engine.connect() as conn:
+        rows, next_page = fetch_page(
+            conn,
+            page.buyer,
+            form.lead_filters(page.buyer),
+            after=after,
+            limit=PAGE_SIZE,
+            max_buyers_per_lead=context.settings.max_buyers_per_lead,
         )
     today = now().date()
     next_url = None

@@ -15,6 +15,7 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from schemas.taxonomy import Category, Tier, TradeGroup
+from services.exporter.buyers import Buyer
 from services.exporter.dependencies import NO_NUL, lead_filters
 from services.exporter.queries import LeadFilters, LeadStatus
 
@@ -43,9 +44,11 @@ class FilterForm(BaseModel):
             return {k: v for k, v in data.items() if not (isinstance(v, str) and not v.strip())}
         return data
 
-    def lead_filters(self) -> LeadFilters:
-        """The API's filters (its own builder, so ZIP and ``near`` are checked the same way)."""
+    def lead_filters(self, viewer: Buyer) -> LeadFilters:
+        """The API's filters (its own builder: ZIP and ``near`` are checked the same way, and
+        a marketplace buyer's ``near`` is refused the same way)."""
         return lead_filters(
+            viewer,
             trade_group=self.trade_group,
             category=self.category,
             tier=self.tier,

@@ -204,3 +204,12 @@ def test_bad_filters_get_an_html_page_and_the_api_keeps_its_json(
         assert says in page.text, query
     api = portal.get("/v1/leads?tier=Z", headers=headers)
     assert api.status_code == 422 and api.json()["detail"][0]["loc"] == ["query", "tier"]
+
+
+def test_a_marketplace_buyer_cannot_search_by_exact_location(
+    portal: TestClient, make_buyer: MakeBuyer
+) -> None:
+    sign_in(portal, make_buyer("acme", plan="marketplace")["X-API-Key"])
+    assert 'name="near"' not in portal.get("/portal/leads").text
+    page = portal.get("/portal/leads?near=30.27,-97.74,10")
+    assert page.status_code == 422 and "zip_code, city or county" in page.text
