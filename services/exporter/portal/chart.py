@@ -53,7 +53,7 @@ def tier_chart_svg(
             f'<line x1="{LEFT}" y1="{y:.1f}" x2="{WIDTH - RIGHT}" y2="{y:.1f}" '
             f'stroke="#d0d7de" stroke-width="1"/>'
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" '
-            f'fill="#59636e">{round(top * fraction):g}</text>'
+            f'fill="#59636e">{top * fraction:g}</text>'
         )
     for index, day in enumerate(days):
         x = LEFT + index * slot + (slot - bar) / 2

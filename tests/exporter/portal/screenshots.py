@@ -15,6 +15,8 @@ from pathlib import Path
 
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.support.ui import WebDriverWait
 
 from services.common.db.engine import make_engine
 from services.exporter.api import create_app
@@ -52,7 +54,9 @@ def tour(browser: webdriver.Chrome, base: str, key: str, lead: int, out: Path) -
         browser.save_screenshot(str(out / f"{name}.png"))
 
     def submit(button_text: str) -> None:
+        page = browser.find_element(By.TAG_NAME, "html")
         browser.find_element(By.XPATH, f"//button[starts-with(text(), '{button_text}')]").click()
+        WebDriverWait(browser, 15).until(staleness_of(page))
 
     shot("signin", "/portal/signin")
     browser.find_element(By.ID, "api_key").send_keys(key)
