@@ -50,7 +50,8 @@ def test_no_input_causes_a_server_error(
     schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(settings))
     results = list(schema.get_all_operations())
     operations = [result.ok() for result in results if isinstance(result, Ok)]
-    # 7 lead routes, 6 subscription routes, 3 webhook deliveries routes
-    assert len(operations) == len(results) == 16
+    # 7 lead routes, 6 subscription routes, 3 webhook deliveries routes, 4 dispute and
+    # account routes
+    assert len(operations) == len(results) == 20
     for operation in operations:
         fuzz(operation, ADMIN if operation.path == "/v1/stats" else buyer)
