@@ -75,6 +75,7 @@ def dispute_lead(context: Context, buyer: BuyerDep, lead_id: LeadId, body: Dispu
         body.detail,
         window_days=context.settings.dispute_window_days,
         now=datetime.now(UTC),
+        max_buyers_per_lead=context.settings.max_buyers_per_lead,
     )
     return DisputeOut.of(dispute)
 

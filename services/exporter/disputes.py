@@ -1,20 +1,23 @@
 """Disputes of bought leads: opened by the buyer, decided by the system or an operator.
 
 An approval and its credit are one transaction: the dispute's status changes and one
-``credit`` ledger entry of minus the charged price is appended, or neither. The purchase row
-is locked while a dispute is opened and the dispute row while it is decided, so two requests
-cannot both decide; and the ledger's unique ``dispute_id`` and ``(purchase_id, kind)`` would
-refuse a second credit anyway. The rules of automatic approval are in dispute_rules.py.
+``credit`` ledger entry of minus the charged price is appended, or neither. Opening and
+deciding take one transaction-scoped advisory lock per buyer, so a buyer's disputes are
+decided one at a time: two requests cannot both decide one dispute, and an automatic
+duplicate approval reads whether the original purchase was credited after any concurrent
+decision on it has committed. The ledger's unique ``dispute_id`` and ``(purchase_id, kind)``
+would refuse a second credit anyway. The rules of automatic approval are in dispute_rules.py.
 """
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Connection, Engine, Row, Select, Table, exists, insert, select, update
+from sqlalchemy import Connection, Engine, Row, Select, Table, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from services.common.db.tables import BuyerRow, disputes, ledger_entries
@@ -30,7 +33,7 @@ from services.exporter.dispute_rules import (
     within_window,
 )
 from services.exporter.ledger import ZERO, LedgerKind, append_entry
-from services.exporter.queries import entitled, leads, purchases
+from services.exporter.queries import fetch_lead, leads, purchases
 from services.exporter.sales import LeadNotFound, SaleConflict
 
 buyers = cast(Table, BuyerRow.__table__)
@@ -75,17 +78,20 @@ def open_dispute(
     window_days: int,
     now: datetime,
     stale_after_days: int = STALE_AFTER_DAYS,
+    max_buyers_per_lead: int = 1,
 ) -> Dispute:
     """Open the buyer's dispute of a lead it bought; approved at once when provable.
 
-    Raises LeadNotFound (no such lead, or not one the buyer may see) or DisputeConflict (not
-    bought by this buyer, already disputed, or the window is over).
+    Raises LeadNotFound (no such lead, or not one the buyer may see: as in the rest of the
+    API, a lead sold out to others is not found) or DisputeConflict (not bought by this buyer,
+    already disputed, or the window is over).
     """
     try:
         with engine.begin() as conn:
-            bought = _lock_purchase(conn, buyer, lead_id)
+            _lock_buyer(conn, buyer.id)
+            bought = _purchase(conn, buyer, lead_id)
             if bought is None:
-                raise _why_no_purchase(conn, buyer, lead_id)
+                raise _why_no_purchase(conn, buyer, lead_id, max_buyers_per_lead)
             earlier = conn.execute(
                 select(disputes.c.id, disputes.c.status).where(
                     disputes.c.purchase_id == bought.purchase_id
@@ -140,11 +146,16 @@ def decide_dispute(
     if not approve and not note:
         raise NoteRequired("a denial needs a note saying why (the buyer reads it)")
     with engine.begin() as conn:
-        status = conn.execute(
-            select(disputes.c.status).where(disputes.c.id == dispute_id).with_for_update()
+        buyer_id = conn.execute(
+            select(disputes.c.buyer_id).where(disputes.c.id == dispute_id)
         ).scalar()
-        if status is None:
+        if buyer_id is None:
             raise DisputeNotFound(f"dispute {dispute_id} not found")
+        _lock_buyer(conn, buyer_id)
+        # Read after the lock: a decision committed meanwhile is seen (READ COMMITTED).
+        status = conn.execute(
+            select(disputes.c.status).where(disputes.c.id == dispute_id)
+        ).scalar_one()
         if status != DisputeStatus.OPEN:
             decided = _fetch(conn, dispute_id)
             when = "" if decided.decided_at is None else f" on {decided.decided_at:%Y-%m-%d %H:%M}"
@@ -212,7 +223,18 @@ def _approve(
     )
 
 
-def _lock_purchase(conn: Connection, buyer: Buyer, lead_id: int) -> BoughtLead | None:
+def _lock_buyer(conn: Connection, buyer_id: int) -> None:
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(func.pg_advisory_xact_lock(_buyer_lock_id(buyer_id))))
+
+
+def _buyer_lock_id(buyer_id: int) -> int:
+    """A signed 64-bit id for ``pg_advisory_xact_lock``, in a namespace of its own."""
+    digest = hashlib.sha256(f"leadstream.disputes:{buyer_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _purchase(conn: Connection, buyer: Buyer, lead_id: int) -> BoughtLead | None:
     row = conn.execute(
         select(
             purchases.c.id,
@@ -223,7 +245,6 @@ def _lock_purchase(conn: Connection, buyer: Buyer, lead_id: int) -> BoughtLead |
         )
         .join(leads, leads.c.id == purchases.c.lead_id)
         .where(purchases.c.lead_id == lead_id, purchases.c.buyer_id == buyer.id)
-        .with_for_update(of=purchases)
     ).first()
     if row is None:
         return None
@@ -277,11 +298,10 @@ def _other_purchases_of_project(
     ]
 
 
-def _why_no_purchase(conn: Connection, buyer: Buyer, lead_id: int) -> Exception:
-    visible = conn.execute(
-        select(leads.c.id).where(leads.c.id == lead_id, entitled(buyer.entitlements))
-    ).first()
-    if visible is None:
+def _why_no_purchase(
+    conn: Connection, buyer: Buyer, lead_id: int, max_buyers_per_lead: int
+) -> Exception:
+    if fetch_lead(conn, buyer, lead_id, max_buyers_per_lead) is None:
         return LeadNotFound(f"lead {lead_id} not found")
     return DisputeConflict("you have not bought this lead: only its buyer can dispute it")
 

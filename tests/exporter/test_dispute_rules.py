@@ -7,7 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from services.categorizer.rules import load_rules
 from services.exporter.dispute_rules import (
+    STALE_AFTER_DAYS,
     BoughtLead,
     DisputeReason,
     automatic_approval,
@@ -104,3 +106,8 @@ def test_the_window_counts_whole_days_from_the_purchase() -> None:
     assert within_window(SOLD, SOLD + timedelta(days=7), 7)
     assert not within_window(SOLD, SOLD + timedelta(days=7, seconds=1), 7)
     assert not within_window(SOLD, SOLD + timedelta(seconds=1), 0)
+
+
+def test_stale_is_the_categorizers_stale_threshold() -> None:
+    """Changing the pipeline's stale rule is a decision about stale disputes too."""
+    assert load_rules().stale_after_days == STALE_AFTER_DAYS

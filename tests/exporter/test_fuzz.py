@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import schemathesis
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from schemathesis.core.result import Ok
@@ -48,17 +49,23 @@ def fuzz(operation: Any, key: dict[str, str]) -> None:
 def test_no_input_causes_a_server_error(
     engine: Engine, settings: ExporterSettings, make_buyer: MakeBuyer
 ) -> None:
-    for score in (95, 70, 40, -1):
-        insert_lead(engine, score=score)
+    lead_ids = [insert_lead(engine, score=score) for score in (95, 70, 40, -1)]
     set_price(engine, trade_group="luxury_outdoor", tier="A", price=Decimal("45"), now=NOW)
     buyer = make_buyer("fuzz", trade_groups=("luxury_outdoor", "home_exterior"))
     # Previews, prices and the refused filters of the marketplace, fuzzed as well.
     market = make_buyer("market", trade_groups=("luxury_outdoor",), plan="marketplace")
-    schema = schemathesis.openapi.from_asgi("/openapi.json", create_app(settings))
+    app = create_app(settings)
+    with TestClient(app) as http:  # a purchase, so that disputes and the ledger have data
+        bought = http.post(
+            f"/v1/leads/{lead_ids[0]}/purchase", json={"max_price": 45}, headers=buyer
+        )
+        assert bought.status_code == 201
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     results = list(schema.get_all_operations())
     operations = [result.ok() for result in results if isinstance(result, Ok)]
-    # 7 lead routes, 6 subscription routes, 3 webhook deliveries routes
-    assert len(operations) == len(results) == 16
+    # 7 lead routes, 6 subscription routes, 3 webhook deliveries routes, 4 dispute and
+    # account routes
+    assert len(operations) == len(results) == 20
     for operation in operations:
         fuzz(operation, ADMIN if operation.path == "/v1/stats" else buyer)
         if operation.path.startswith(("/v1/leads", "/v1/exports", "/v1/subscriptions")):
