@@ -213,3 +213,59 @@ def test_a_marketplace_buyer_cannot_search_by_exact_location(
     assert 'name="near"' not in portal.get("/portal/leads").text
     page = portal.get("/portal/leads?near=30.27,-97.74,10")
     assert page.status_code == 422 and "zip_code, city or county" in page.text
+
+
+def test_a_buyer_saves_and_deletes_a_search_on_the_subscriptions_page(
+    portal: TestClient, make_buyer: MakeBuyer
+) -> None:
+    sign_in(portal, make_buyer("acme")["X-API-Key"])
+    page = portal.get("/portal/subscriptions")
+    token = csrf_of(page)
+    beyond = portal.post(
+        "/portal/subscriptions",
+        data={"name": "roofs", "trade_group": "home_exterior", "csrf_token": token},
+    )
+    assert beyond.status_code == 422 and "not in your entitlements" in beyond.text
+    saved = portal.post(
+        "/portal/subscriptions",
+        data={"name": "big pools", "tier": ["A", "B"], "min_score": "70", "csrf_token": token},
+    )
+    assert saved.status_code == 201 and "Saved “big pools”" in saved.text
+    assert "tiers: A, B" in saved.text and "min score: 70" in saved.text
+    subscription_id = saved.text.split("/portal/subscriptions/")[1].split("/delete")[0]
+    deleted = portal.post(
+        f"/portal/subscriptions/{subscription_id}/delete", data={"csrf_token": token}
+    )
+    assert deleted.status_code == 200 and "big pools" not in deleted.text
+
+
+def test_an_operator_must_give_a_note_to_deny_and_sees_the_buyers(
+    portal: TestClient, make_buyer: MakeBuyer, engine: Engine
+) -> None:
+    lead_id = _lead(engine)
+    sign_in(portal, make_buyer("acme", plan="marketplace")["X-API-Key"])
+    token = csrf_of(portal.get(f"/portal/leads/{lead_id}/buy"))
+    portal.post(f"/portal/leads/{lead_id}/buy", data={"max_price": "20", "csrf_token": token})
+    opened = portal.post(
+        "/portal/disputes",
+        data={"lead_id": str(lead_id), "reason": "not_a_project", "csrf_token": token},
+    )
+    assert f"of lead {lead_id} is open" in opened.text
+    sign_in(portal, ADMIN_KEY, area="admin")
+    queue = portal.get("/admin/disputes")
+    dispute_id = queue.text.split("/admin/disputes/")[1].split("/decide")[0]
+    admin_token = csrf_of(queue)
+    no_note = portal.post(
+        f"/admin/disputes/{dispute_id}/decide",
+        data={"decision": "deny", "csrf_token": admin_token},
+    )
+    assert no_note.status_code == 422 and "needs a note" in no_note.text
+    denied = portal.post(
+        f"/admin/disputes/{dispute_id}/decide",
+        data={"decision": "deny", "note": "A real pool permit.", "csrf_token": admin_token},
+    )
+    assert denied.status_code == 200 and "No disputes here." in denied.text
+    mine = portal.get("/portal/disputes").text
+    assert "denied" in mine and "A real pool permit." in mine
+    buyers = portal.get("/admin/buyers").text
+    assert "acme" in buyers and "marketplace" in buyers and "luxury_outdoor" in buyers
