@@ -9,6 +9,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from services.exporter.portal.web import BuyerPage, app_context, checked_form, redirect, render
+from services.notifier import deliveries
 from services.subscriptions import store
 from services.subscriptions.entitlements import NotEntitled, check_within
 from services.subscriptions.filters import SubscriptionFilters
@@ -69,6 +70,51 @@ async def delete_subscription(request: Request, page: BuyerPage, subscription_id
     with app_context(request).engine.begin() as conn:
         store.remove(conn, page.buyer.id, subscription_id[:40])
     return redirect("/portal/subscriptions")
+
+
+@router.get("/subscriptions/{subscription_id}/deliveries")
+def deliveries_page(request: Request, page: BuyerPage, subscription_id: str) -> Response:
+    """The webhook's latest deliveries, newest first (as GET .../deliveries)."""
+    with app_context(request).engine.connect() as conn:
+        subscription = store.find(conn, page.buyer.id, subscription_id[:40])
+        items = [] if subscription is None else deliveries.recent(conn, subscription.id, 50)
+    if subscription is None:
+        return _not_yours(request, page, subscription_id)
+    return render(
+        request,
+        "deliveries.html",
+        page.session,
+        buyer=page.buyer,
+        subscription=subscription,
+        deliveries=items,
+        queued=request.query_params.get("queued"),
+    )
+
+
+@router.post("/subscriptions/{subscription_id}/test")
+async def send_test(request: Request, page: BuyerPage, subscription_id: str) -> Response:
+    """Queue a signed ping to the webhook (as POST .../test)."""
+    await checked_form(request, page.session)
+    with app_context(request).engine.begin() as conn:
+        subscription = store.find(conn, page.buyer.id, subscription_id[:40])
+        if subscription is None or subscription.webhook_url is None:
+            return _not_yours(request, page, subscription_id)
+        delivery_id = deliveries.create_ping(conn, subscription.id)
+    return redirect(f"/portal/subscriptions/{subscription.id}/deliveries?queued={delivery_id}")
+
+
+def _not_yours(request: Request, page: BuyerPage, subscription_id: str) -> Response:
+    return render(
+        request,
+        "message.html",
+        page.session,
+        status_code=404,
+        buyer=page.buyer,
+        title="Subscription not found",
+        message=f"You have no webhook subscription {subscription_id}.",
+        back="/portal/subscriptions",
+        back_label="Back to subscriptions",
+    )
 
 
 def _listed(text: str | None, separator: str | None = None) -> list[str] | None:

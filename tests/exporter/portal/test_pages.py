@@ -269,3 +269,44 @@ def test_an_operator_must_give_a_note_to_deny_and_sees_the_buyers(
     assert "denied" in mine and "A real pool permit." in mine
     buyers = portal.get("/admin/buyers").text
     assert "acme" in buyers and "marketplace" in buyers and "luxury_outdoor" in buyers
+
+
+def test_text_from_permits_is_escaped_not_rendered(
+    portal: TestClient, make_buyer: MakeBuyer, engine: Engine
+) -> None:
+    with engine.begin() as conn:
+        lead_id = conn.execute(
+            insert(leads)
+            .values(lead_values(owner_name='<script>alert("x")</script>', city="<b>Austin</b>"))
+            .returning(leads.c.id)
+        ).scalar_one()
+    sign_in(portal, make_buyer("acme")["X-API-Key"])
+    page = portal.get(f"/portal/leads/{lead_id}").text
+    assert "<script>alert" not in page and "<b>Austin" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+
+
+def test_a_webhook_subscriptions_deliveries_and_a_test_ping(
+    settings: ExporterSettings, make_buyer: MakeBuyer
+) -> None:
+    local = settings.model_copy(update={"webhook_allow_private": True})
+    with TestClient(create_app(local), base_url="https://testserver") as portal:
+        sign_in(portal, make_buyer("acme")["X-API-Key"])
+        token = csrf_of(portal.get("/portal/subscriptions"))
+        saved = portal.post(
+            "/portal/subscriptions",
+            data={"name": "crm", "webhook_url": "http://127.0.0.1:9/hook", "csrf_token": token},
+        )
+        assert saved.status_code == 201 and 'id="secret">whsec_' in saved.text
+        subscription_id = saved.text.split("/portal/subscriptions/")[1].split("/")[0]
+        assert (
+            "No deliveries yet."
+            in portal.get(f"/portal/subscriptions/{subscription_id}/deliveries").text
+        )
+        pinged = portal.post(
+            f"/portal/subscriptions/{subscription_id}/test", data={"csrf_token": token}
+        )
+        assert pinged.status_code == 200 and "Test ping msg_" in pinged.text
+        assert "<td>ping</td>" in pinged.text and "<td>pending</td>" in pinged.text
+        other = portal.get("/portal/subscriptions/sub_000000000000000000000000/deliveries")
+        assert other.status_code == 404
