@@ -72,6 +72,7 @@ async def open_dispute_page(request: Request, page: BuyerPage) -> Response:
             detail,
             window_days=context.settings.dispute_window_days,
             now=now(),
+            max_buyers_per_lead=context.settings.max_buyers_per_lead,
         )
     except LeadNotFound:
         error = f"Lead {lead_id} does not exist, or is not one of yours."
