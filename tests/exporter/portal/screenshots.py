@@ -74,6 +74,9 @@ def tour(browser: webdriver.Chrome, base: str, key: str, lead: int, out: Path) -
     shot("account", "/portal/account")
     browser.set_window_size(*PHONE)
     shot("leads-phone", "/portal/leads")
+    if os.environ.get("PORTAL_SCREENSHOTS_ALL"):  # layout checks, not for the docs
+        for page in ("mine", "account", "disputes", "subscriptions"):
+            shot(f"{page}-phone", f"/portal/{page}")
     browser.set_window_size(*DESKTOP)
     browser.get(base + "/admin/signin")
     browser.find_element(By.ID, "admin_key").send_keys(ADMIN_KEY)
