@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
 from services.exporter.market_bands import market_value_band
@@ -87,33 +88,48 @@ class Secrets:
             tuple(number.strip() for number in permit_numbers if number and number.strip()),
         )
 
+    @cached_property
+    def needles(self) -> tuple[tuple[str, str, bool], ...]:
+        """(secret, casefolded, whether it is a single word), longest first; a pattern is
+        made of one only for a text that contains it."""
+        literals: list[str] = [*self.permit_numbers, *self.names]
+        words: list[str] = []
+        for name in self.names:
+            words.extend(
+                word
+                for word in re.findall(r"[^\W\d_][\w'-]*", name)
+                if len(word) >= 3 and word.lower() not in _GENERIC_NAME_WORDS
+            )
+        if self.address:
+            literals.append(self.address)
+            street = _HOUSE_NUMBER.match(self.address)
+            if street:
+                number, rest = street.groups()
+                literals.append(rest.split(",")[0].strip())
+                if len(number) >= 3:  # shorter numbers are too often ages, counts or percentages
+                    words.append(number)
+        found = [(literal, False) for literal in {item for item in literals if len(item) >= 3}]
+        found += [(word, True) for word in set(words)]
+        found.sort(key=lambda pair: len(pair[0]), reverse=True)
+        return tuple((secret, secret.casefold(), is_word) for secret, is_word in found)
+
 
 def redact(text: str | None, secrets: Secrets) -> str | None:
     """``text`` without the lead's names, address, house number and permit numbers, nor
     anything shaped like a street address, matched case-insensitively."""
     if not text:
         return text
-    literals: list[str] = [*secrets.permit_numbers, *secrets.names]
-    words: list[str] = []
-    for name in secrets.names:
-        words.extend(
-            word
-            for word in re.findall(r"[^\W\d_][\w'-]*", name)
-            if len(word) >= 3 and word.lower() not in _GENERIC_NAME_WORDS
-        )
-    if secrets.address:
-        literals.append(secrets.address)
-        street = _HOUSE_NUMBER.match(secrets.address)
-        if street:
-            number, rest = street.groups()
-            literals.append(rest.split(",")[0].strip())
-            if len(number) >= 3:  # shorter numbers are too often ages, counts or percentages
-                words.append(number)
     text = _STREET_ADDRESS.sub(REDACTED, text)
-    for literal in sorted({item for item in literals if len(item) >= 3}, key=len, reverse=True):
-        text = re.sub(rf"(?<!\w){re.escape(literal)}(?!\w)", REDACTED, text, flags=re.I)
-    for word in sorted(set(words), key=len, reverse=True):
-        text = re.sub(rf"(?<![\w$.,]){re.escape(word)}(?![\w%])", REDACTED, text, flags=re.I)
+    folded = text.casefold()
+    # Most texts hold none of the lead's secrets (the scorer is told so): a substring test
+    # first, so that a CSV of many previews compiles no pattern for them.
+    for secret, needle, is_word in secrets.needles:
+        if needle in folded:
+            # A word stands alone, and is not part of an amount or a percentage ("4512").
+            before, after = (r"(?<![\w$.,])", r"(?![\w%])") if is_word else (r"(?<!\w)", r"(?!\w)")
+            pattern = before + re.escape(secret) + after
+            text = re.sub(pattern, REDACTED, text, flags=re.IGNORECASE)
+            folded = text.casefold()
     return text
 
 

@@ -37,8 +37,9 @@ class SaleConflict(RuntimeError):
 @dataclass(frozen=True)
 class Purchase:
     lead_id: int
-    price: Decimal
+    price: Decimal  # what was charged
     purchased_at: datetime
+    purchase_id: int  # lead_purchases.id (disputes and the ledger refer to it)
 
 
 def purchase_lead(
@@ -96,7 +97,7 @@ def purchase_lead(
             )
     except IntegrityError as exc:
         raise SaleConflict("you have already purchased this lead") from exc
-    return Purchase(lead_id, price, now)
+    return Purchase(lead_id, price, now, purchase_id)
 
 
 def charged_price(book: Decimal | None, max_price: Decimal | None) -> Decimal:

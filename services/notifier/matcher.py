@@ -3,7 +3,8 @@ subscription, in one transaction per batch (nothing is sent here; the worker sen
 
 The lead each buyer receives is rendered by the exporter's own query and model
 (``fetch_lead`` + ``LeadOut``), so a webhook carries exactly what ``GET /v1/leads/{id}`` shows
-that buyer now, and a lead the buyer may no longer see (entitlements narrowed, sold to
+that buyer now (a marketplace buyer's preview of a lead it has not bought: the subscriptions
+carry their buyer's plan), and a lead the buyer may no longer see (entitlements narrowed, sold to
 another buyer) is not sent at all. Deliveries are unique per (event, subscription): a
 replayed event inserts nothing. A ``lead.updated`` whose rendering did not change for that
 buyer is not sent again; the first delivery of a lead to a subscription is ``lead.created``

@@ -20,6 +20,7 @@ from schemas.stored import LeadStored
 from services.common.db.tables import BuyerRow, ledger_entries, webhook_deliveries
 from services.exporter.prices import set_price
 from services.exporter.queries import leads, purchases
+from services.exporter.records import CSV_HEADER
 from services.exporter.settings import ExporterSettings
 from services.exporter.tier_files import export_tier_files
 from services.notifier.matcher import Matcher
@@ -270,3 +271,23 @@ def test_purchase_charges_the_book_price_within_max_price(
     assert ledger == [
         ("purchase", price, lead, purchase_id) for purchase_id, lead, price in charged
     ]
+
+
+def test_a_tier_file_written_before_the_marketplace_columns_is_served_as_previews(
+    client: TestClient, engine: Engine, settings: ExporterSettings, make_buyer: MakeBuyer
+) -> None:
+    lead_id = the_lead(engine)
+    set_price(engine, trade_group="luxury_outdoor", tier="A", price=Decimal("45"), now=NOW)
+    assert settings.export_dir is not None
+    export_tier_files(engine, settings.export_dir, max_buyers_per_lead=1, now=NOW)
+    path = settings.export_dir / "luxury_outdoor/pool/tier_a.csv"
+    old_columns = CSV_HEADER.index("price")
+    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"))))
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(row[:old_columns] for row in rows)
+
+    response = client.get(POOL_A, headers=make_buyer("market", plan="marketplace"))
+    assert_hidden(response.text)
+    (row,) = csv_rows(response.text)
+    assert (row["lead_id"], row["price"], row["revealed"]) == (str(lead_id), "45.00", "false")
+    assert row["market_value_band"] == "$700k–$1M"
