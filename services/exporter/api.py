@@ -2,6 +2,8 @@
 
 Every route needs a key in ``X-API-Key``: a buyer's (sees and buys within their entitlements)
 or the operators' ``LEADSTREAM_ADMIN_KEY`` (sees everything, reads stats, buys nothing).
+A marketplace buyer sees a preview (``"revealed": false``, no contact fields) of each lead it
+has not bought, on every route; leads are priced by the operators' price book.
 Errors are ``{"detail": "<message>"}``: 401 no or unknown key, 403 wrong kind of key, 404 no
 such lead *or* none of yours (indistinguishable on purpose), 409 conflicts, 422 bad input.
 """

@@ -21,7 +21,10 @@ MAX_RADIUS_MILES = 250.0
 T = TypeVar("T")
 
 ZipCode = Annotated[str, StringConstraints(pattern=r"^[0-9]{5}$")]
-PlaceName = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^\x00]*$")]
+PlaceName = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=128, pattern=r"^[^\x00]*$"),
+]
 SellableTier = Literal["A", "B", "C"]
 
 

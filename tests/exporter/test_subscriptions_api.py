@@ -263,6 +263,9 @@ def test_local_development_may_use_http_and_loopback(
         {"name": "x", "filters": {"tiers": ["RETRY"]}},
         {"name": "x", "filters": {"colour": "red"}},
         {"name": "x", "secret": "whsec_mine"},
+        # Blank once stripped: it was stored as "" and then failed its own re-validation (500).
+        {"name": "x", "filters": {"cities": [" "]}},
+        {"name": "x", "filters": {"counties": ["\t"]}},
     ],
 )
 def test_malformed_bodies_are_422(client: TestClient, make_buyer: MakeBuyer, body: Any) -> None:
