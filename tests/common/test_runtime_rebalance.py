@@ -3,7 +3,8 @@
 Every member that joins makes the others give up partitions in a cooperative rebalance,
 served by librdkafka from inside the poll that also returns the records fetched meanwhile
 for the partitions they keep. None of those records may be lost, and no commit may pass a
-record whose output was not produced (docs/reliability.md, "The first rebalance lost…").
+record whose output was not produced (docs/reliability.md, "a revocation dropped the records
+fetched with it").
 """
 
 from __future__ import annotations
