@@ -14,8 +14,7 @@ from collections import Counter
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
-from confluent_kafka import Consumer, ConsumerGroupState, KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 from sqlalchemy import Engine, func, select
 
 from schemas import Topic
@@ -226,31 +225,3 @@ def _lag(reader: Consumer, committed: TopicPartition) -> int:
     """Messages in the partition past the committed offset (all of them without a commit)."""
     _, high = reader.get_watermark_offsets(committed, timeout=5, cached=False)
     return max(0, high - max(0, committed.offset))
-
-
-def groups_settled(kafka: KafkaSettings) -> bool:
-    """Every stage's group is stable and its members hold every partition of its inputs."""
-    admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
-    groups = {f"{kafka.group_prefix}.{stage}": topics for stage, topics in GROUP_INPUTS.items()}
-    metadata = admin.list_topics(timeout=10)
-    try:
-        described = admin.describe_consumer_groups(list(groups))
-        for group, future in described.items():
-            description = future.result(timeout=10)
-            if description.state != ConsumerGroupState.STABLE:
-                return False
-            wanted = {
-                (kafka.topic(topic), partition)
-                for topic in groups[group]
-                for partition in metadata.topics[kafka.topic(topic)].partitions
-            }
-            held = {
-                (tp.topic, tp.partition)
-                for member in description.members
-                for tp in member.assignment.topic_partitions
-            }
-            if not wanted <= held:
-                return False
-    except KafkaException:
-        return False
-    return True

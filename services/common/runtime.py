@@ -695,9 +695,14 @@ class StreamRuntime:
         self._tracker.drop(tps)
         self._new_epoch(partitions)
         gone = set(tps)
-        self._backlog = deque(
-            (m, e) for m, e in self._backlog if (m.topic(), m.partition()) not in gone
-        )
+        # In place, never a new deque: librdkafka runs the rebalance callbacks from inside
+        # consumer.consume(), while _take and _keep_polling already hold self._backlog to
+        # extend with what that same call returns, the records just fetched for the partitions
+        # this member keeps. A rebound backlog left them in a deque nobody read: they were
+        # never handled and the next records' commits passed them (docs/reliability.md).
+        kept = [(m, e) for m, e in self._backlog if (m.topic(), m.partition()) not in gone]
+        self._backlog.clear()
+        self._backlog.extend(kept)
         self._resend = [d for d in self._resend if d.source.tp not in gone]
 
     def _new_epoch(self, partitions: list[TopicPartition]) -> None:
