@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from schemas.taxonomy import Category, Tier, TradeGroup
 from services.common.db.engine import make_engine
 from services.exporter.api import create_app
 from services.exporter.buyers import Buyer, BuyerPlan, create_buyer
+from services.exporter.prices import set_price
 from services.exporter.queries import LeadFilters, LeadStatus, csv_query, fetch_page, lead_query
 from services.exporter.settings import ExporterSettings
 from services.exporter.tier_files import export_tier_files
@@ -96,9 +98,13 @@ def main() -> None:
         app = create_app(ExporterSettings(database_url=url, admin_key=ADMIN_KEY))
         api_engine = app.state.context.engine  # the API's own connection settings
         plan = _explain(api_engine, buyer)
+        market_buyer, market_key = _marketplace_buyer(engine)
         with _service_process(url) as base_url:
             sql_ms, api_ms = _page_latencies(api_engine, buyer, base_url, key)
             api_rate, api_rows = _csv_rate_api(base_url, key)
+            # The same pages and CSV as previews (priced, redacted), in the same run.
+            _, market_ms = _page_latencies(api_engine, market_buyer, base_url, market_key)
+            market_rate, _ = _csv_rate_api(base_url, market_key)
         copy_rate, copy_rows = _csv_rate_copy(engine, buyer)
         exports = _export_rates(engine)
         api_engine.dispose()
@@ -111,6 +117,32 @@ def main() -> None:
         (api_rate, api_rows),
         (copy_rate, copy_rows),
         exports,
+        (market_ms, market_rate),
+    )
+
+
+def _marketplace_buyer(engine: Engine) -> tuple[Buyer, str]:
+    """A marketplace buyer with the bench buyer's entitlements, over a book that prices
+    every sellable trade group and tier (and one county more specifically)."""
+    now = datetime.now(UTC)
+    for group in SELLABLE:
+        for tier in ("A", "B", "C"):
+            set_price(engine, trade_group=group.value, tier=tier, price=Decimal("30"), now=now)
+            set_price(
+                engine,
+                trade_group=group.value,
+                tier=tier,
+                price=Decimal("45"),
+                county="travis",
+                now=now,
+            )
+    return create_buyer(
+        engine,
+        "bench-marketplace",
+        list(SELLABLE),
+        [Tier.A, Tier.B, Tier.C],
+        counties=None,
+        plan=BuyerPlan.MARKETPLACE,
     )
 
 
@@ -330,7 +362,9 @@ def _report(
     api_csv: tuple[float, int],
     copy_csv: tuple[float, int],
     exports: tuple[ExportRun, ExportRun],
+    marketplace: tuple[list[float], float],
 ) -> None:
+    market_ms, market_rate = marketplace
     index_used = "Index Scan Backward using ix_scored_leads_score_recency" in plan
     print(f"{LEADS:,} leads generated in {fill_s:.0f} s")
     print(f"plan of a page ({EXPLAINED}):\n  " + plan.replace("\n", "\n  "))
@@ -351,6 +385,11 @@ def _report(
     ceiling = "COPY ... TO STDOUT CSV (PostgreSQL ceiling)"
     print(f"{ceiling:<46}{copy_csv[1]:>10,}{copy_csv[0]:>10,.0f}")
     print(f"ratio API/COPY: {api_csv[0] / copy_csv[0]:.2f}")
+    print(
+        f"\nmarketplace buyer (previews, priced): page p50 {statistics.median(market_ms):.1f} ms "
+        f"(subscription {statistics.median(api_ms):.1f}), CSV {market_rate:,.0f} rows/s "
+        f"(subscription {api_csv[0]:,.0f}, ratio {market_rate / api_csv[0]:.2f})"
+    )
     title = "leadstream export (all files)"
     print(f"\n{title:<34}{'rows':>10}{'seconds':>9}{'rows/s':>9}{'new→exported':>14}")
     for name, run in zip(("first (marks every lead)", "rewrite"), exports, strict=True):
@@ -369,6 +408,9 @@ def _report(
         first_export_rows_per_s=round(exports[0].rate),
         rewrite_export_rows_per_s=round(exports[1].rate),
         keyset_index_used=index_used,
+        marketplace_page_p50_ms=round(statistics.median(market_ms), 2),
+        marketplace_csv_rows_per_s=round(market_rate),
+        marketplace_to_subscription_csv=round(market_rate / api_csv[0], 2),
     )
 
 
