@@ -61,8 +61,13 @@ def kubernetes_problems(path: Path, version: str) -> list[str]:
         if kind in CUSTOM_KINDS:
             continue
         where = f"{path.name} {kind}/{doc.get('metadata', {}).get('name', '?')}"
+        if "apiVersion" not in doc or "kind" not in doc:
+            problems.append(f"{where}: no apiVersion or kind")
+            continue
         try:
-            kubernetes_schemas.validate(doc, version, strict=True)
+            checked = kubernetes_schemas.validate(doc, version, strict=True)
+            if checked != version:
+                problems.append(f"{where}: no schemas for {version}, only for {checked}")
         except kubernetes_schemas.ValidationError as error:
             field = ".".join(str(part) for part in error.absolute_path)
             problems.append(f"{where}: {field}: {error.message}")
