@@ -69,8 +69,7 @@ def kubernetes_problems(path: Path, version: str) -> list[str]:
             if checked != version:
                 problems.append(f"{where}: no schemas for {version}, only for {checked}")
         except kubernetes_schemas.ValidationError as error:
-            field = ".".join(str(part) for part in error.absolute_path)
-            problems.append(f"{where}: {field}: {error.message}")
+            problems.append(f"{where}: {_located(error)}")
         except kubernetes_schemas.SchemaNotFoundError as error:
             problems.append(f"{where}: {error.message}")
     return problems
@@ -92,7 +91,20 @@ def compose_validator() -> jsonschema.protocols.Validator:
     return validator
 
 
+def _located(error: jsonschema.ValidationError) -> str:
+    return (
+        f"{'.'.join(str(part) for part in error.absolute_path) or '(top level)'}: {error.message}"
+    )
+
+
+def _deepest(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """Of the alternatives a value failed (anyOf/oneOf), the one that got furthest into it:
+    "condition: 'x' is not one of [...]" rather than "is not valid under any of the schemas"."""
+    while error.context:
+        error = max(error.context, key=lambda alternative: len(alternative.absolute_path))
+    return error
+
+
 def compose_problems(data: dict[str, Any]) -> list[str]:
     """What the Compose Specification rejects in a parsed compose file."""
-    errors = compose_validator().iter_errors(data)
-    return sorted(f"{'.'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in errors)
+    return sorted(_located(_deepest(error)) for error in compose_validator().iter_errors(data))

@@ -46,20 +46,23 @@ def test_the_manifests_match_the_kubernetes_api_schemas(version: str) -> None:
 def test_a_broken_manifest_is_refused(tmp_path: Path) -> None:
     broken = tmp_path / "k8s"
     shutil.copytree(K8S_DIR, broken)
-    _break(broken / "scorer.yaml", "          resources:", "          resource:")
+    # One mistake per file: the schema check stops at a resource's first error.
+    _break(broken / "enricher.yaml", "          resources:", "          resource:")
     _break(broken / "scorer.yaml", "containerPort: 9100", "containerPort: nine-one-hundred")
     _break(broken / "configmap.yaml", "kind: ConfigMap", "kind: Configmap")
     _break(broken / EXAMPLE_SECRET, "stringData:", "stringdata:")
 
-    problems = "\n".join(
-        p for path in manifest_files(broken) for p in kubernetes_problems(path, "1.37")
-    )
+    problems = [p for path in manifest_files(broken) for p in kubernetes_problems(path, "1.37")]
 
-    assert "'resource' was unexpected" in problems
-    assert "'nine-one-hundred' is not of type 'integer'" in problems
-    assert "Couldn't find schema for kind Configmap" in problems
-    assert "'stringdata' was unexpected" in problems
-    assert len(problems.splitlines()) == 4, problems
+    assert sorted(problems) == [
+        "configmap.yaml Configmap/leadstream-config: kind: 'Configmap' is not one of ['ConfigMap']",
+        "enricher.yaml Deployment/leadstream-enricher: spec.template.spec.containers.0: "
+        "Additional properties are not allowed ('resource' was unexpected)",
+        "scorer.yaml Deployment/leadstream-scorer: spec.template.spec.containers.0.ports.0."
+        "containerPort: 'nine-one-hundred' is not of type 'integer'",
+        "secret.example.yaml Secret/leadstream-secrets: (top level): Additional properties are "
+        "not allowed ('stringdata' was unexpected)",
+    ]
 
 
 def test_docker_compose_matches_the_compose_specification() -> None:
@@ -73,8 +76,15 @@ def test_a_broken_compose_file_is_refused(tmp_path: Path) -> None:
     _break(broken, "condition: service_healthy", "condition: service_ready")
     _break(broken, "volumes:\n", "volume:\n")
 
-    problems = "\n".join(compose_problems(load_compose(broken)))
+    problems = compose_problems(load_compose(broken))
 
-    assert "services.init: Unevaluated properties are not allowed ('entrypont'" in problems
-    assert "services.init.depends_on.kafka.condition: 'service_ready' is not one of" in problems
-    assert "('volume' was unexpected)" in problems
+    assert "(top level): 'volume' does not match any of the regexes: '^x-'" in problems
+    assert (
+        "services.init.depends_on.kafka.condition: 'service_ready' is not one of "
+        "['service_started', 'service_healthy', 'service_completed_successfully']" in problems
+    )
+    assert any(
+        p.startswith("services.init: Unevaluated properties are not allowed") and "'entrypont'" in p
+        for p in problems
+    ), problems
+    assert len(problems) == 3, problems
