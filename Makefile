@@ -12,7 +12,7 @@ WITH_INFRA = set -a && eval "$$($(BIN)/python -m localinfra up)" && set +a &&
 
 help:
 	@echo "make demo        sample permits → tier files + summary (no Kafka, no PostgreSQL)"
-	@echo "make test        install, start Kafka + PostgreSQL, run the whole suite"
+	@echo "make test        install, lint, start Kafka + PostgreSQL, run the whole suite"
 	@echo "make infra       start local Kafka + PostgreSQL and print their addresses"
 	@echo "make infra-down  stop them"
 	@echo "make lint        ruff + mypy"
@@ -37,7 +37,9 @@ browser:
 			{ $$SUDO apt-get update && $$SUDO apt-get install -y chromium chromium-driver; }; \
 	fi
 
-test: $(STAMP) browser
+# Lint first, so CI (which runs only `make test`) fails on lint too; PYTEST_ARGS="tests/x -k y"
+# narrows the tests, never the lint.
+test: $(STAMP) lint browser
 	$(WITH_INFRA) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

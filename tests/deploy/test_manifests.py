@@ -1,13 +1,12 @@
 """docker-compose.yml and deploy/k8s say what the code expects: every service, real setting
-names, matching ports, a scorer that scales."""
+names, matching ports, a scorer that scales. (test_manifest_schemas.py checks them against the
+Kubernetes and Compose schemas.)"""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
@@ -16,8 +15,8 @@ from services.common.commands import SERVICES
 from services.common.config import DatabaseSettings, KafkaSettings, RuntimeSettings
 from services.exporter.settings import ExporterSettings
 from services.scorer.settings import ScorerSettings
+from tests.deploy.manifests import load_compose, load_documents, manifest_files
 
-REPO = Path(__file__).resolve().parents[2]
 SETTINGS: list[type[BaseSettings]] = [
     KafkaSettings,
     DatabaseSettings,
@@ -48,17 +47,13 @@ KNOWN_ENV = set().union(*(env_names(s) for s in SETTINGS)) | {"POSTGRES_PASSWORD
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
-    data: dict[str, Any] = yaml.safe_load((REPO / "docker-compose.yml").read_text())
-    services: dict[str, Any] = data["services"]
+    services: dict[str, Any] = load_compose()["services"]
     return services
 
 
 @pytest.fixture(scope="module")
 def k8s() -> list[dict[str, Any]]:
-    docs: list[dict[str, Any]] = []
-    for path in sorted((REPO / "deploy" / "k8s").glob("*.yaml")):
-        docs.extend(d for d in yaml.safe_load_all(path.read_text()) if d)
-    return docs
+    return [doc for path in manifest_files() for doc in load_documents(path)]
 
 
 def _deployments(k8s: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
