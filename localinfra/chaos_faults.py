@@ -1,4 +1,5 @@
-"""The faults the chaos harness injects, and the supervisor that restarts what they break.
+"""The faults the chaos harness injects (the supervisor that restarts what they break is in
+:mod:`localinfra.chaos_supervisor`).
 
 Each fault runs in a thread of its own on a schedule relative to the start of the run and
 notes what it did on the shared :class:`Timeline`. A fault always undoes itself (a stopped
@@ -19,8 +20,6 @@ from schemas import Topic
 from services.common.config import KafkaSettings
 from services.common.kafka import DLQ_MAX_MESSAGE_BYTES, set_topic_config
 from tests.support.webhook_receiver import WebhookReceiver
-
-# ----------------------------------------------------------------------------- faults
 
 
 @dataclass

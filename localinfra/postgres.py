@@ -1,7 +1,8 @@
-"""A private PostgreSQL cluster (not Debian's system cluster on 5432) for dev and tests.
+"""The lifecycle of a private PostgreSQL cluster (not Debian's system cluster on 5432) for
+dev and tests: initdb, start, stop, and its databases.
 
-Binaries come from the Debian packages (/usr/lib/postgresql/<ver>/bin, installed with apt
-when missing); the cluster itself lives in <run>/pg and listens on 127.0.0.1 only.
+The cluster lives in <run>/pg and listens on 127.0.0.1 only (:mod:`localinfra.postgres_paths`);
+its binaries come from the Debian packages (:mod:`localinfra.postgres_install`).
 """
 
 from __future__ import annotations
