@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 
 from bench.infra import infrastructure, record
 from bench.passthrough import fresh_settings
+from localinfra.fake_llm import FakeLLM
 from schemas import Category, Topic, TradeGroup
 from services.common.config import KafkaSettings
 from services.common.db.engine import make_engine
@@ -38,7 +39,6 @@ from services.notifier.index import ActiveSubscription, SubscriptionIndex, entit
 from services.subscriptions.filters import LeadFacts, SubscriptionFilters, matches
 from tests.notifier.seeds import add_buyer, add_subscription
 from tests.support.databases import migrated_database
-from tests.support.fake_llm import FakeLLM
 from tests.support.kafka import delete_prefixed_topics
 from tests.support.webhook_receiver import WebhookReceiver
 

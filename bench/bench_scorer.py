@@ -27,11 +27,11 @@ from confluent_kafka import Consumer
 
 from bench.infra import infrastructure, record
 from bench.passthrough import fresh_settings, load
+from localinfra.fake_llm import FakeLLM, FakeLLMConfig
 from schemas import Topic
 from services.common.config import KafkaSettings
 from tests.scorer.factories import enriched_lead
 from tests.support.databases import copy_of, migrated_database
-from tests.support.fake_llm import FakeLLM, FakeLLMConfig
 
 LEADS = int(os.environ.get("BENCH_SCORER_LEADS", "12000"))
 IN_FLIGHT = int(os.environ.get("BENCH_SCORER_IN_FLIGHT", "400"))

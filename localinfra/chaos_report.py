@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from localinfra.chaos_ledger import Ledger
+from localinfra.chaos_ledger import Ledger, WebhookLedger
 from localinfra.chaos_trace import describe
 
 TABLE = ("<!-- chaos:table -->", "<!-- /chaos:table -->")
@@ -71,6 +71,21 @@ def judge(result: ScenarioResult, open_circuits: Sequence[str]) -> list[str]:
         found.append("the LLM was down, yet no scorer circuit opened")
     if open_circuits:
         found.append(f"a circuit is still open at the end in {', '.join(open_circuits)}")
+    return found
+
+
+def judge_webhooks(ledger: WebhookLedger) -> list[str]:
+    found = []
+    if ledger.undelivered:
+        found.append(
+            f"{len(ledger.undelivered)} sellable leads never delivered to the subscription, "
+            f"e.g. lead ids {list(ledger.undelivered[:3])}"
+        )
+    if ledger.unseen:
+        found.append(
+            f"{len(ledger.unseen)} leads' webhooks never reached the receiver, "
+            f"e.g. lead ids {list(ledger.unseen[:3])}"
+        )
     return found
 
 

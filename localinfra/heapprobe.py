@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from localinfra._util import log, run_dir
-from localinfra.kafka import KafkaNode, random_uuid
+from localinfra.kafka_node import KafkaNode, random_uuid
 
 LARGE_MESSAGE = 2 * 1024 * 1024  # what the DLQ tests send
 

@@ -1,7 +1,8 @@
-"""A private PostgreSQL cluster (not Debian's system cluster on 5432) for dev and tests.
+"""The lifecycle of a private PostgreSQL cluster (not Debian's system cluster on 5432) for
+dev and tests: initdb, start, stop, and its databases.
 
-Binaries come from the Debian packages (/usr/lib/postgresql/<ver>/bin, installed with apt
-when missing); the cluster itself lives in <run>/pg and listens on 127.0.0.1 only.
+The cluster lives in <run>/pg and listens on 127.0.0.1 only (:mod:`localinfra.postgres_paths`);
+its binaries come from the Debian packages (:mod:`localinfra.postgres_install`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from typing import Literal
 from localinfra._util import (
     InfraError,
     ProcessExited,
-    env_int,
     file_lock,
     log,
     pid_exists,
@@ -32,13 +32,18 @@ from localinfra._util import (
     terminate,
     wait_until,
 )
+from localinfra.postgres_install import OS_USER, bin_dir, prepare_dirs, running_as_root, server_cmd
+from localinfra.postgres_paths import (
+    DEFAULT_DATABASE,
+    HOST,
+    SUPERUSER,
+    data_dir,
+    database_url,
+    log_path,
+    pg_port,
+    socket_dir,
+)
 
-DEFAULT_PORT = 55432
-DEFAULT_DATABASE = "leadstream"
-HOST = "127.0.0.1"
-SUPERUSER = "postgres"  # database role; trust auth, so no password
-OS_USER = "postgres"  # initdb/postgres refuse to run as root; used only when we are root
-PG_ROOT = Path("/usr/lib/postgresql")
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 60.0
 
@@ -46,134 +51,6 @@ StopMode = Literal["smart", "fast", "immediate"]
 
 _DB_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 _CONF_NAME = "leadstream.conf"
-
-
-# --------------------------------------------------------------------------- locations
-
-
-def pg_port() -> int:
-    return env_int("LEADSTREAM_PG_PORT", DEFAULT_PORT)
-
-
-def pg_home() -> Path:
-    return run_dir() / "pg"
-
-
-def data_dir() -> Path:
-    return pg_home() / "data"
-
-
-def log_path() -> Path:
-    return pg_home() / "postgres.log"
-
-
-def socket_dir() -> Path:
-    return pg_home() / "sock"
-
-
-def database_url(name: str = DEFAULT_DATABASE) -> str:
-    """SQLAlchemy URL of database ``name`` on the local cluster."""
-    return f"postgresql+psycopg2://{SUPERUSER}@{HOST}:{pg_port()}/{name}"
-
-
-# --------------------------------------------------------------------------- binaries
-
-
-def _installed_versions() -> list[int]:
-    if not PG_ROOT.is_dir():
-        return []
-    versions = [
-        int(entry.name)
-        for entry in PG_ROOT.iterdir()
-        if entry.name.isdigit() and (entry / "bin" / "postgres").is_file()
-    ]
-    return sorted(versions, reverse=True)
-
-
-def _apt_install_postgres() -> None:
-    if os.geteuid() != 0:
-        raise InfraError(
-            f"no PostgreSQL server under {PG_ROOT} and not root: run "
-            "'sudo apt-get install -y postgresql' (or set DATABASE_URL)"
-        )
-    log("PostgreSQL not installed: apt-get install postgresql (one-time)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    run(["apt-get", "update"], what="apt-get update", timeout=900, env=env)
-    # Debian's postinst also creates and may start a 'main' cluster on 5432. We leave it
-    # alone: it is the system's, and ours runs on its own port and data dir.
-    run(["apt-get", "install", "-y", "postgresql"], what="apt-get install", timeout=1800, env=env)
-
-
-def bin_dir() -> Path:
-    """Server binaries: the version that created our data dir if present (a newer major
-    cannot open it), else the highest installed; apt-installs PostgreSQL when none is."""
-    versions = _installed_versions()
-    if not versions:
-        _apt_install_postgres()
-        versions = _installed_versions()
-        if not versions:
-            raise InfraError(f"apt-get install postgresql left no server under {PG_ROOT}")
-    chosen = versions[0]
-    version_file = data_dir() / "PG_VERSION"
-    if version_file.is_file():
-        data_version = int(version_file.read_text().strip())
-        if data_version not in versions:
-            raise InfraError(
-                f"{data_dir()} was created by PostgreSQL {data_version}, which is no longer "
-                f"installed (have {versions}); delete {pg_home()} to re-create it"
-            )
-        chosen = data_version
-    return PG_ROOT / str(chosen) / "bin"
-
-
-# ----------------------------------------------------------------- running as the server user
-
-
-def _running_as_root() -> bool:
-    return os.geteuid() == 0
-
-
-def _server_cmd(cmd: list[str]) -> list[str]:
-    """initdb and postgres refuse to run as root, so as root run them as ``postgres``."""
-    if not _running_as_root():
-        return cmd
-    return ["runuser", "-u", OS_USER, "--", *cmd]
-
-
-def _ensure_os_user() -> None:
-    try:
-        pwd.getpwnam(OS_USER)
-    except KeyError:
-        log(f"creating OS user {OS_USER}")
-        run(
-            ["useradd", "--system", "--user-group", "--no-create-home", OS_USER],
-            what="useradd",
-            timeout=60,
-        )
-
-
-def _prepare_dirs() -> None:
-    """Create <run>/pg and its socket dir, owned by the server user when we are root."""
-    socket_dir().mkdir(parents=True, exist_ok=True)
-    if not _running_as_root():
-        return
-    _ensure_os_user()
-    user = pwd.getpwnam(OS_USER)
-    # Fix ownership only if wrong: the data dir can hold thousands of files.
-    if pg_home().stat().st_uid != user.pw_uid:
-        for path in [pg_home(), *pg_home().rglob("*")]:
-            os.chown(path, user.pw_uid, user.pw_gid, follow_symlinks=False)
-    probe = run(
-        _server_cmd(["test", "-w", str(pg_home())]),
-        what="permission check",
-        timeout=30,
-        check=False,
-    )
-    if probe.returncode != 0:
-        raise InfraError(
-            f"user {OS_USER} cannot write {pg_home()}: a parent directory is not "
-            "traversable by it; point LEADSTREAM_RUN_DIR somewhere like /var/tmp/leadstream"
-        )
 
 
 # --------------------------------------------------------------------------- cluster lifecycle
@@ -194,12 +71,12 @@ def _initdb(bindir: Path) -> None:
         "UTF8",
     ]
     try:
-        run(_server_cmd([*base, "--locale=C.UTF-8"]), what="initdb", timeout=300)
+        run(server_cmd([*base, "--locale=C.UTF-8"]), what="initdb", timeout=300)
     except InfraError as exc:
         # Minimal images may lack the C.UTF-8 locale; plain C sorts the same for our use.
         log(f"initdb with C.UTF-8 failed, retrying with locale C: {str(exc)[-300:]}")
         shutil.rmtree(data_dir(), ignore_errors=True)
-        run(_server_cmd([*base, "--locale=C"]), what="initdb", timeout=300)
+        run(server_cmd([*base, "--locale=C"]), what="initdb", timeout=300)
     with (data_dir() / "postgresql.conf").open("a") as conf:
         conf.write(
             f"\n# Added by localinfra; settings below win.\ninclude_if_exists = '{_CONF_NAME}'\n"
@@ -224,7 +101,7 @@ def _write_conf() -> None:
     )
     path = data_dir() / _CONF_NAME
     path.write_text(text)
-    if _running_as_root():
+    if running_as_root():
         user = pwd.getpwnam(OS_USER)
         os.chown(path, user.pw_uid, user.pw_gid)
 
@@ -309,7 +186,7 @@ def _pg_lock() -> contextlib.AbstractContextManager[None]:
 
 def _start_server(bindir: Path, timeout: float) -> None:
     _clear_stale_cluster()
-    _prepare_dirs()
+    prepare_dirs()
     _initdb(bindir)
     _write_conf()
     if port_open(HOST, pg_port()):
@@ -329,7 +206,7 @@ def _start_server(bindir: Path, timeout: float) -> None:
         "start",
     ]
     try:
-        run(_server_cmd(cmd), what="pg_ctl start", timeout=timeout + 30)
+        run(server_cmd(cmd), what="pg_ctl start", timeout=timeout + 30)
     except InfraError as exc:
         raise InfraError(f"{exc}\ntail of {log_path()}:\n{tail(log_path())}") from exc
 
@@ -373,7 +250,7 @@ def stop_postgres(mode: StopMode = "fast", timeout: float = STOP_TIMEOUT_S) -> N
         for attempt in (mode, "immediate"):
             cmd = [str(bindir / "pg_ctl"), "-D", str(data_dir()), "-m", attempt, "-w"]
             cmd += ["-t", str(int(timeout)), "stop"]
-            run(_server_cmd(cmd), what="pg_ctl stop", timeout=timeout + 30, check=False)
+            run(server_cmd(cmd), what="pg_ctl stop", timeout=timeout + 30, check=False)
             # pg_ctl returns once postmaster.pid is gone, a moment before the process exits.
             if wait_until(lambda: not process_alive(pid), timeout=5.0, interval=0.02):
                 return

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, create_engine, func, select
 
+from localinfra.fake_llm import FakeLLM
 from schemas import RawPermit, Topic
 from services.categorizer.rules import load_rules
 from services.categorizer.service import build_stage as categorizer_stage
@@ -28,7 +29,6 @@ from services.ingest.formats import read_permits
 from services.scorer.service import build_stage as scorer_stage
 from services.scorer.settings import ScorerSettings
 from services.store.service import build_stage as store_stage
-from tests.support.fake_llm import FakeLLM
 from tests.support.kafka import publish, running_stage
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]

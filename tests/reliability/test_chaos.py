@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from localinfra.chaos import POISON_SHARE, Pipeline, RunOptions, Scenario, run_scenario
 from localinfra.chaos_faults import FlakyLLM, ProcessKills
 from localinfra.chaos_input import (
     Kind,
@@ -24,6 +23,8 @@ from localinfra.chaos_input import (
 )
 from localinfra.chaos_ledger import Ledger
 from localinfra.chaos_report import ScenarioResult, write_report
+from localinfra.chaos_run import Pipeline, RunOptions, run_scenario
+from localinfra.chaos_scenarios import POISON_SHARE, Scenario
 from schemas import RawPermit, Topic
 from services.categorizer.rules import load_rules
 from services.categorizer.service import build_stage

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from localinfra.chaos import SCENARIOS, Pipeline, RunOptions, Scenario, run_scenario, webhook_faults
 from localinfra.chaos_input import austin_permits, permit_messages
+from localinfra.chaos_run import Pipeline, RunOptions, run_scenario
+from localinfra.chaos_scenarios import SCENARIOS, Scenario, webhook_faults
 from services.common.config import KafkaSettings
 
 PERMITS = 1_500

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.fake_llm import FakeLLM, FakeLLMConfig
+from localinfra.fake_llm import FakeLLM, FakeLLMConfig
 
 
 @pytest.fixture(scope="module")

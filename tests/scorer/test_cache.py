@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import create_engine, select
 
+from localinfra.fake_llm import FakeLLM
 from services.common.db.tables import ScoringCacheRow
 from services.scorer import cache as cache_module
 from services.scorer.cache import ScoringCache, input_hash
@@ -15,7 +16,6 @@ from services.scorer.service import build_scorer
 from services.scorer.settings import ScorerSettings
 from services.scorer.verdict import ScoringFailure, ScoringResult, Verdict
 from tests.scorer.factories import enriched_lead, llm_settings
-from tests.support.fake_llm import FakeLLM
 
 
 def _score_as_a_new_replica(

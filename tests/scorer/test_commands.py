@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from localinfra.fake_llm import FakeLLM
 from services.cli import main
-from tests.support.fake_llm import FakeLLM
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from localinfra.fake_llm import FakeLLM
 from schemas import (
     ContactPriority,
     EnrichedPermit,
@@ -31,7 +32,6 @@ from services.scorer.scoring import LLMScorer
 from services.scorer.service import build_scorer
 from services.scorer.verdict import ScoringFailure, ScoringResult, Verdict
 from tests.scorer.factories import enriched_lead, llm_settings
-from tests.support.fake_llm import FakeLLM
 
 POLICY = RescorePolicy(first_delay_s=0.2, backoff=2, max_delay_s=1, max_attempts=3)
 FAILURE = ScoringFailure(error="server_error: HTTP 503", model="m", prompt_version="p")

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from localinfra.fake_llm import FakeLLM
 from services.scorer.llm import (
     ChatClient,
     Completion,
@@ -22,7 +23,6 @@ from services.scorer.llm import (
 from services.scorer.prompt import build_messages
 from services.scorer.settings import Thinking
 from tests.scorer.factories import enriched_lead, llm_settings
-from tests.support.fake_llm import FakeLLM
 
 MESSAGES = build_messages(enriched_lead(1))
 

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from localinfra.fake_llm import FakeLLM
 from services.cli import main as cli
 from services.common.logs import JsonFormatter
 from services.scorer.llm import (
@@ -21,7 +22,6 @@ from services.scorer.llm import (
 from services.scorer.prompt import build_messages
 from services.scorer.service import log_start
 from tests.scorer.factories import enriched_lead, llm_settings
-from tests.support.fake_llm import FakeLLM
 
 PASSWORD = "pw-hunter2-secret"
 QUERY_KEY = "qs-key-7f3a9b2c"

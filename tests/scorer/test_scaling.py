@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient
 
+from localinfra.fake_llm import FakeLLM
 from schemas import Tier, Topic
 from services.common.config import KafkaSettings
 from tests.scorer.factories import enriched_lead
 from tests.scorer.feed import LeadFeed, publish_leads
-from tests.support.fake_llm import FakeLLM
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from localinfra.fake_llm import FakeLLM
 from schemas import EnrichedPermit, ScoredLead, Tier
 from schemas.leads import tier_for
 from services.scorer import scoring
@@ -26,7 +27,6 @@ from services.scorer.scoring import LLMScorer
 from services.scorer.settings import ScorerSettings
 from services.scorer.verdict import ScoringFailure, ScoringResult, Verdict
 from tests.scorer.factories import enriched_lead, llm_settings
-from tests.support.fake_llm import FakeLLM
 
 GOOD = json.dumps(
     {"score": 77, "reasoning": "Fresh, wealthy, homeowner.", "contact_priority": "call"}

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 from prometheus_client import REGISTRY
 
+from localinfra.fake_llm import FakeLLM, derived_score
 from schemas import ContactPriority, ScoredLead, ScoringMethod, Tier
 from schemas.leads import tier_for
 from services.common.config import KafkaSettings, RuntimeSettings
@@ -17,7 +18,6 @@ from services.scorer.service import build_retry_stage, build_stage
 from services.scorer.settings import ScorerBackend, ScorerSettings
 from tests.scorer.factories import enriched_lead, llm_settings
 from tests.scorer.feed import LeadFeed, publish_leads
-from tests.support.fake_llm import FakeLLM, derived_score
 from tests.support.kafka import running_stage
 
 pytestmark = pytest.mark.kafka

@@ -192,11 +192,10 @@ def test_kill_9_mid_batch_and_restart_loses_no_lead_and_duplicates_none(
 
 def _skip_unless_we_control(postgres_url: str) -> Any:
     from localinfra import postgres
+    from localinfra.postgres_paths import HOST, pg_port
 
     url = make_url(postgres_url)
-    if (url.host, url.port) != (postgres.HOST, postgres.pg_port()) or not (
-        postgres.postgres_running()
-    ):
+    if (url.host, url.port) != (HOST, pg_port()) or not (postgres.postgres_running()):
         pytest.skip(
             f"DATABASE_URL points to {url.host}:{url.port}, not the local cluster this test "
             "may stop and restart (localinfra); it never stops a server it does not own"

@@ -9,7 +9,7 @@ code talks to it over a real socket.
 
 Like a naive model, it obeys a description that says "score N" (prompt injection), whatever N.
 
-Run it alone with ``python -m tests.support.fake_llm --port 8099 --latency 2``.
+Run it alone with ``python -m localinfra.fake_llm --port 8099 --latency 2``.
 """
 
 from __future__ import annotations
