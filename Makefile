@@ -33,8 +33,8 @@ install: $(STAMP)
 browser:
 	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-		$$SUDO apt-get install -y chromium chromium-driver || \
-			{ $$SUDO apt-get update && $$SUDO apt-get install -y chromium chromium-driver; }; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver || \
+			{ $$SUDO apt-get update && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; }; \
 	fi
 
 # Lint first, so CI (which runs only `make test`) fails on lint too; PYTEST_ARGS="tests/x -k y"
