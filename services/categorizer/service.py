@@ -40,7 +40,8 @@ from services.common.db.engine import (
     require_current_schema,
 )
 from services.common.logs import configure_logging
-from services.common.runtime import BadInput, Output, Outputs, Stage
+from services.common.messages import BadInput, Output, Outputs
+from services.common.runtime import Stage
 from services.common.service import run_stage
 
 DISCARDED = Counter(

@@ -25,7 +25,8 @@ from services.common.db.engine import (
     require_current_schema,
 )
 from services.common.logs import configure_logging
-from services.common.runtime import Output, Outputs, Stage
+from services.common.messages import Output, Outputs
+from services.common.runtime import Stage
 from services.common.service import run_stage
 from services.enricher import metrics
 from services.enricher.builders import ProductionBuilders

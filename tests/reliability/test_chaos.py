@@ -28,7 +28,8 @@ from schemas import RawPermit, Topic
 from services.categorizer.rules import load_rules
 from services.categorizer.service import build_stage
 from services.common.config import KafkaSettings
-from services.common.runtime import BadInput, decode
+from services.common.messages import BadInput
+from services.common.runtime import decode
 
 PERMITS = 2_000
 BOUNDED = Scenario(
