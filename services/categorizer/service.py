@@ -31,7 +31,7 @@ from services.categorizer.categorize import (
     read_permit,
 )
 from services.categorizer.registry import LiveRegistry
-from services.categorizer.rules import DEFAULT_RULES_PATH, Rules, RulesError, load_rules
+from services.categorizer.rule_book import DEFAULT_RULES_PATH, Rules, RulesError, load_rules
 from services.common.config import DatabaseSettings, RuntimeSettings
 from services.common.db.engine import (
     DatabaseNotReady,

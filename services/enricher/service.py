@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from schemas.discards import DiscardedPermit
 from schemas.permits import CategorizedPermit
 from schemas.topics import Topic
-from services.categorizer.rules import RulesError
+from services.categorizer.rule_book import RulesError
 from services.common.config import DatabaseSettings, RuntimeSettings
 from services.common.db.engine import (
     DatabaseNotReady,

@@ -23,6 +23,7 @@ from schemas import DeadLetter, DiscardedPermit, RawPermit, ScoredLead
 from services.common.db.tables import DeadLetterRow, PermitRow
 from services.common.messages import BadInput
 from services.common.times import as_utc
+from services.store.precedence import Rank, discard_rank, lead_rank, permit_rank
 from services.store.projects import (
     DUPLICATE,
     ProjectLead,
@@ -32,7 +33,6 @@ from services.store.projects import (
     project_key,
     related_permit,
 )
-from services.store.rules import Rank, discard_rank, lead_rank, permit_rank
 from services.subscriptions.location import lead_location
 
 _LEAD_VOLATILE: dict[str, Any] = {

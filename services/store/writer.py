@@ -60,6 +60,13 @@ from services.common.db.tables import scored_leads as _LEADS
 from services.common.db.types import Json
 from services.common.messages import BadInput, Outputs
 from services.store import metrics
+from services.store.precedence import (
+    discard_supersedes,
+    lead_supersedes,
+    lead_yields_to_discard,
+    newest_per_key,
+    permit_supersedes,
+)
 from services.store.projects import (
     DUPLICATE,
     IncomingLead,
@@ -79,13 +86,6 @@ from services.store.rows import (
     permit_rank_of,
     rows_for,
     stored_time,
-)
-from services.store.rules import (
-    discard_supersedes,
-    lead_supersedes,
-    lead_yields_to_discard,
-    newest_per_key,
-    permit_supersedes,
 )
 from services.store.upsert import insert_for, upsert_newer
 

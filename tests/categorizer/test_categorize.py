@@ -14,7 +14,7 @@ from services.categorizer.categorize import (
     FLAG_ISSUED_DATE_UNKNOWN,
     categorize,
 )
-from services.categorizer.rules import Rules
+from services.categorizer.rule_book import Rules
 from tests.categorizer.conftest import AS_OF, make_permit
 
 

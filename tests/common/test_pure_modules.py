@@ -16,6 +16,7 @@ PURE_MODULES = [
     "services.common.messages",
     "services.common.times",
     "services.categorizer.categorize",
+    "services.categorizer.rule_book",
     "services.dlq.plan",
     "services.dlq.summary",
     "services.enricher.cad_formats",
@@ -25,6 +26,8 @@ PURE_MODULES = [
     "services.scorer.answer",
     "services.scorer.handlers",
     "services.scorer.leads",
+    "services.scorer.rules_scorer",
+    "services.store.precedence",
     "services.store.rows",
     "services.store.writer",
 ]

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select
 
 from schemas import RawPermit, Topic
-from services.categorizer.rules import load_rules
+from services.categorizer.rule_book import load_rules
 from services.categorizer.service import build_stage as categorizer_stage
 from services.common.config import KafkaSettings, RuntimeSettings
 from services.common.db.tables import DeadLetterRow, DiscardedPermitRow, ScoredLeadRow

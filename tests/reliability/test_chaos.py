@@ -25,7 +25,7 @@ from localinfra.chaos_input import (
 from localinfra.chaos_ledger import Ledger
 from localinfra.chaos_report import ScenarioResult, write_report
 from schemas import RawPermit, Topic
-from services.categorizer.rules import load_rules
+from services.categorizer.rule_book import load_rules
 from services.categorizer.service import build_stage
 from services.common.config import KafkaSettings
 from services.common.messages import BadInput
