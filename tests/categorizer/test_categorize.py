@@ -28,7 +28,7 @@ def dropped(result: CategorizedPermit | DiscardedPermit) -> DiscardedPermit:
     return result
 
 
-# ---------------------------------------------------------------- the substring traps of SPEC §4
+# ----------------------------------- words, never substrings (docs/categorizer.md, "Categorising")
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""The shared stream runtime through a real Kafka broker (issue 2, "what it must show")."""
+"""The shared stream runtime through a real Kafka broker (docs/architecture.md, "Delivery")."""
 
 from __future__ import annotations
 

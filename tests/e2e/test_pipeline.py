@@ -1,4 +1,4 @@
-"""The whole chain on real Kafka + PostgreSQL with real Austin permits (issue 8).
+"""The whole chain on real Kafka + PostgreSQL with real Austin permits.
 
 Conservation: every published permit ends as exactly one stored lead, one discarded permit
 with a reason, or one DLQ record; and the tier files say what the database says.

@@ -1,4 +1,4 @@
-"""Reliability under faults (issue 9): a chaos run bounded for CI, and the harness's parts.
+"""Reliability under faults (docs/reliability.md): a chaos run bounded for CI, and the harness.
 
 The full-scale runs (20,000 permits, every scenario) are ``make chaos``; their numbers are in
 docs/reliability.md. Here: 2,000 real Austin permits and a poison stream through every
