@@ -57,7 +57,8 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
         return await request_validation_exception_handler(request, exc)
     # A form field's location is ("body", name): the page names the field alone.
     problems = describe_problems(
-        {**error, "loc": error["loc"][1:]} for error in exc.errors() if error.get("loc")
+        ({**error, "loc": error["loc"][1:]} for error in exc.errors() if error.get("loc")),
+        whole="form",
     )
     return _page(request, 422, "Please check the form", problems or "invalid input", exc)
 
