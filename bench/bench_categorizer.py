@@ -24,7 +24,7 @@ from bench.passthrough import fresh_settings, load, passthrough
 from schemas.permits import RawPermit
 from schemas.topics import Topic
 from services.categorizer.categorize import categorize
-from services.categorizer.rules import load_rules
+from services.categorizer.rule_book import load_rules
 from services.categorizer.service import build_registry, build_stage
 from services.common.config import KafkaSettings, RuntimeSettings
 from services.common.kafka import create_topics

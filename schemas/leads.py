@@ -9,7 +9,8 @@ from schemas.permits import Categorization, EnrichedPermit, PropertyMatch, RawPe
 from schemas.taxonomy import ContactPriority, ScoringMethod, Tier
 
 REVIEW_FLAG = "REVIEW: low score but passed filters"
-# Scores below this "should not have passed the filters" (SPEC §7): a person looks at them.
+# Scores below this "should not have passed the filters" (docs/scorer.md, "What a score
+# means"): a person looks at them.
 REVIEW_BELOW_SCORE = 30
 
 

@@ -14,7 +14,6 @@ COMMAND_MODULES = (
     "services.categorizer.commands",
     "services.enricher.commands",
     "services.scorer.commands",
-    "services.store.commands",
     "services.exporter.commands",
     "services.exporter.dispute_commands",
     "services.dlq.commands",
@@ -29,13 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name is not None and name.startswith(exc.name):
-                continue  # that service has no commands yet
-            raise
-        module.register(subparsers)
+        importlib.import_module(name).register(subparsers)
     return parser
 
 

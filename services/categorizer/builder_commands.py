@@ -17,7 +17,7 @@ from services.categorizer.builders import (
 )
 from services.categorizer.categorize import observations_of
 from services.categorizer.registry import UnusableName, listing, record, set_override
-from services.categorizer.rules import DEFAULT_RULES_PATH, RulesError, load_rules
+from services.categorizer.rule_book import DEFAULT_RULES_PATH, RulesError, load_rules
 from services.ingest.formats import FORMATS, read_permits
 
 

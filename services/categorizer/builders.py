@@ -22,7 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.permits import RawPermit
 from services.categorizer.phrases import words
-from services.categorizer.rules import Rules
+from services.categorizer.rule_book import Rules
 
 # Legal forms and articles: never part of who a firm is.
 _LEGAL_WORDS = frozenset(

@@ -21,7 +21,7 @@ from services.categorizer.builders import (
     registry_flag,
 )
 from services.categorizer.phrases import Hit, words
-from services.categorizer.rules import JunkScope, PhraseGroup, Rules
+from services.categorizer.rule_book import JunkScope, PhraseGroup, Rules
 
 STAGE = "categorizer"
 # Structured fields read as evidence, in the order they are trusted for residential/commercial.

@@ -30,7 +30,7 @@ from services.categorizer.evaluation import (
     read_labels,
     verdict_of,
 )
-from services.categorizer.rules import DEFAULT_RULES_PATH, RulesError, load_rules
+from services.categorizer.rule_book import DEFAULT_RULES_PATH, RulesError, load_rules
 from services.ingest.commands import instant
 from services.ingest.formats import FORMATS, read_permits
 

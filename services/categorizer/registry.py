@@ -30,7 +30,7 @@ from services.categorizer.builders import (
     normalise_name,
     says_not_builder,
 )
-from services.categorizer.rules import Rules
+from services.categorizer.rule_book import Rules
 from services.common.db.tables import builder_observations as _OBSERVATIONS
 from services.common.db.tables import builder_overrides as _OVERRIDES
 

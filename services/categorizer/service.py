@@ -31,7 +31,7 @@ from services.categorizer.categorize import (
     read_permit,
 )
 from services.categorizer.registry import LiveRegistry
-from services.categorizer.rules import DEFAULT_RULES_PATH, Rules, RulesError, load_rules
+from services.categorizer.rule_book import DEFAULT_RULES_PATH, Rules, RulesError, load_rules
 from services.common.config import DatabaseSettings, RuntimeSettings
 from services.common.db.engine import (
     DatabaseNotReady,
@@ -40,7 +40,8 @@ from services.common.db.engine import (
     require_current_schema,
 )
 from services.common.logs import configure_logging
-from services.common.runtime import BadInput, Output, Outputs, Stage
+from services.common.messages import BadInput, Output, Outputs
+from services.common.runtime import Stage
 from services.common.service import run_stage
 
 DISCARDED = Counter(

@@ -15,7 +15,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.common.runtime import BadInput, Output, Outputs, Stage, dead_letter, decode
+from services.common.messages import BadInput, Output, Outputs
+from services.common.runtime import Stage, dead_letter, decode
 
 
 @dataclass

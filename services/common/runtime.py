@@ -32,6 +32,7 @@ from schemas.topics import Topic
 from services.common import metrics
 from services.common.config import KafkaSettings, RuntimeSettings
 from services.common.kafka import consumer_config, make_producer
+from services.common.messages import BadInput, Output, Outputs, describe_validation_error
 from services.common.offsets import OffsetTracker
 
 log = logging.getLogger(__name__)
@@ -40,20 +41,6 @@ log = logging.getLogger(__name__)
 DLQ_ORIGINAL_LIMIT = 8 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class Output:
-    """One message a handler wants produced. ``topic`` is the logical name (no prefix)."""
-
-    topic: str
-    key: str
-    value: BaseModel
-
-
-class BadInput(Exception):
-    """The message itself is at fault: it goes to the DLQ with this reason, never retried."""
-
-
-Outputs = Sequence[Output]
 MessageHandler = Callable[[Any], Outputs]
 BatchHandler = Callable[[Sequence[Any]], Sequence[Outputs | BadInput]]
 AsyncHandler = Callable[[Any], Awaitable[Outputs]]
@@ -875,15 +862,6 @@ def dead_letter(
     )
     # Unkeyed input is keyed by its source position: the DLQ is an audit log, not a permit stream.
     return Output(Topic.DLQ.value, key or f"{topic}:{partition}:{offset}", record)
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    """One readable line per problem: 'valuation: Input should be a valid number'."""
-    parts = []
-    for error in exc.errors(include_url=False, include_input=False):
-        where = ".".join(str(p) for p in error["loc"]) or "message"
-        parts.append(f"{where}: {error['msg']}")
-    return "invalid message: " + "; ".join(parts)
 
 
 def _one_line(exc: BaseException) -> str:

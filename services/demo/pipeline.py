@@ -19,7 +19,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import Engine
 
 from schemas import RawPermit, Topic
-from services.categorizer.rules import load_rules
+from services.categorizer.rule_book import load_rules
 from services.categorizer.service import build_registry
 from services.categorizer.service import build_stage as categorizer_stage
 from services.common.db.engine import make_engine, upgrade

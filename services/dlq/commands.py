@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 
 from services.common.config import DatabaseSettings, KafkaSettings
-from services.exporter.commands import parse_since
+from services.common.times import parse_since
 
 if TYPE_CHECKING:
     from services.dlq.queries import DeadLetterFilter

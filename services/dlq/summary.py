@@ -11,7 +11,9 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+
+from services.common.times import as_utc
 
 # The runtime joins the problems of one message with "; " (describe_validation_error).
 _CLAUSE_END = re.compile(r"[;\n]")
@@ -96,8 +98,7 @@ def format_summary(kinds: list[FailureKind], replayed: int, failed_since: dateti
 
 def _time(moment: datetime) -> str:
     """In UTC; a naive time (SQLite keeps no offset) is already UTC, as the store wrote it."""
-    utc = moment.astimezone(UTC) if moment.tzinfo is not None else moment
-    return utc.strftime("%Y-%m-%d %H:%M:%S")
+    return as_utc(moment).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _shorten(text: str) -> str:

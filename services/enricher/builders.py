@@ -13,7 +13,7 @@ from pathlib import Path
 
 from schemas.taxonomy import Category
 from services.categorizer.builders import built_in_builder
-from services.categorizer.rules import DEFAULT_RULES_PATH, Rules, load_rules
+from services.categorizer.rule_book import DEFAULT_RULES_PATH, Rules, load_rules
 
 
 @dataclass(frozen=True)

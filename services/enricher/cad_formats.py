@@ -20,7 +20,7 @@ import ijson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from services.common.runtime import describe_validation_error
+from services.common.messages import describe_validation_error
 
 
 class CadFormatError(ValueError):

@@ -32,6 +32,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from services.common.db.tables import PropertyRow
 from services.common.db.tables import properties as _PROPERTIES
+from services.common.messages import describe_problems
 from services.enricher.cad_formats import SourceRecord
 from services.enricher.properties import CadRecord, county_key, property_row
 
@@ -69,11 +70,11 @@ class ImportReport:
 
 def rejection_reason(exc: ValidationError) -> str:
     """Stable text per kind of problem (values go in the examples), so reasons group."""
-    problems = []
-    for error in exc.errors(include_url=False):
-        where = ".".join(str(part) for part in error["loc"])
-        problems.append(f"{where}: {'missing' if error['input'] is None else error['msg']}")
-    return "; ".join(problems)
+    errors = exc.errors(include_url=False)
+    return describe_problems(
+        ({**error, "msg": "missing"} if error["input"] is None else error for error in errors),
+        whole="record",
+    )
 
 
 def import_records(

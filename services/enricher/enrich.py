@@ -29,7 +29,8 @@ def enrich(
     rules_version: str | None,
     discarded_at: datetime,
 ) -> EnrichedPermit | DiscardedPermit:
-    """Add the account's facts; discard what property data shows is no lead (SPEC §5).
+    """Add the account's facts; discard what property data shows is no lead
+    (docs/enricher.md, "What a permit gets").
 
     Discards, in order: ``production_builder`` when the appraisal-district owner is one (the
     categorizer already judged the portal's names), ``no_data`` when there is neither an owner

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from schemas.discards import DiscardedPermit
 from schemas.permits import CategorizedPermit
 from schemas.topics import Topic
-from services.categorizer.rules import RulesError
+from services.categorizer.rule_book import RulesError
 from services.common.config import DatabaseSettings, RuntimeSettings
 from services.common.db.engine import (
     DatabaseNotReady,
@@ -25,7 +25,8 @@ from services.common.db.engine import (
     require_current_schema,
 )
 from services.common.logs import configure_logging
-from services.common.runtime import Output, Outputs, Stage
+from services.common.messages import Output, Outputs
+from services.common.runtime import Stage
 from services.common.service import run_stage
 from services.enricher import metrics
 from services.enricher.builders import ProductionBuilders

@@ -4,10 +4,9 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -15,10 +14,10 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine
 
 from schemas.taxonomy import Tier, TradeGroup
+from services.common.times import parse_since
 from services.exporter import price_commands
 
 E = TypeVar("E", bound=StrEnum)
-_RELATIVE = re.compile(r"^(\d+)([hd])$")
 
 
 def register(subparsers: Any) -> None:
@@ -65,27 +64,6 @@ def register(subparsers: Any) -> None:
     deactivate.add_argument("name")
     deactivate.set_defaults(func=_buyers_deactivate)
     price_commands.register(subparsers)
-
-
-def parse_since(text: str, now: datetime | None = None) -> datetime:
-    """``2026-05-01``, ``2026-05-01T12:00:00+02:00``, or relative: ``24h``, ``7d``."""
-    from services.common.times import as_utc
-
-    relative = _RELATIVE.match(text.strip())
-    if relative:
-        amount, unit = int(relative.group(1)), relative.group(2)
-        delta = timedelta(hours=amount) if unit == "h" else timedelta(days=amount)
-        return (now or datetime.now(UTC)) - delta
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is neither an ISO date/time nor a duration like 24h or 7d"
-        ) from exc
-    try:
-        return as_utc(moment)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def _enum_list(enum: type[E], normalise: Callable[[str], str]) -> Callable[[str], list[E]]:

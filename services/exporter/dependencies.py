@@ -21,6 +21,7 @@ from pydantic import AfterValidator, ValidationError
 from sqlalchemy import Engine
 
 from schemas.taxonomy import Category, Tier, TradeGroup
+from services.common.messages import describe_problems
 from services.common.times import as_utc
 from services.exporter.buyers import Buyer, find_buyer
 from services.exporter.cursor import MAX_BIGINT, Cursor, InvalidCursor, decode_cursor
@@ -169,8 +170,7 @@ def _near(value: str) -> Near:
         return Near(lat=lat, lon=lon, miles=miles)
     except ValueError as exc:
         if isinstance(exc, ValidationError):
-            error = exc.errors(include_url=False)[0]
-            reason = f"{error['loc'][0]}: {error['msg']}"
+            reason = describe_problems(exc.errors(include_url=False))
         else:
             reason = str(exc)
         _bad_query(

@@ -9,9 +9,9 @@ be proved from what leadstream already knows, and are approved without an operat
   earlier purchase was not itself credited (else the buyer would have paid for the job zero
   times).
 - ``stale``: the permit had been issued more than ``STALE_AFTER_DAYS`` days before the
-  purchase (UTC days), the categorizer's own stale threshold (SPEC §5, ``stale_after_days`` in
-  services/categorizer/rules.yaml): a lead that old would have been discarded had it arrived
-  then.
+  purchase (UTC days), the categorizer's own stale threshold (``stale_after_days`` in
+  services/categorizer/rules.yaml; docs/categorizer.md, "Categorising: how the rules work"):
+  a lead that old would have been discarded had it arrived then.
 
 Anything else (wrong contact, not a project, other, or a duplicate/stale claim the data does
 not bear out) waits for an operator.

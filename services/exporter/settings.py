@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, ValidationError, field_validator
 
 from services.common.config import DatabaseSettings
+from services.common.messages import describe_problems
 
 # The admin key sees every buyer's leads: at least 32 characters (``secrets.token_urlsafe(32)``
 # gives 43), so it is not something a person typed or a placeholder left in a config.
@@ -98,8 +99,7 @@ def load_settings() -> ExporterSettings:
     try:
         return ExporterSettings()
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
-            for error in exc.errors(include_input=False, include_url=False)
+        problems = describe_problems(
+            exc.errors(include_input=False, include_url=False), whole="settings"
         )
         raise SystemExit(f"exporter: refusing to start: {problems}") from None

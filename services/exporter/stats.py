@@ -1,6 +1,7 @@
 """Run statistics for operators: what came in and where it ended, over a time window.
 
-Every permit ends as exactly one stored lead, discarded permit or dead letter (SPEC §2), so
+Every permit ends as exactly one stored lead, discarded permit or dead letter (the promise in
+docs/reliability.md), so
 input is their sum. Each is counted by the time of its outcome: ``scored_at``,
 ``discarded_at``, ``failed_at``. A replayed dead letter is not counted: its permit's outcome is
 wherever the replay ended (a lead, a discard, or a new dead letter).

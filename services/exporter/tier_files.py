@@ -1,4 +1,6 @@
-"""Tier files (SPEC §9): the export directory mirrors the leads that are for sale right now.
+"""Tier files: the export directory mirrors the leads that are for sale right now.
+
+The layout and its rules are in docs/exporter.md, "Tier files".
 
 Every run rewrites the whole tree from the database: a lead is in the files while it can still
 be sold (``sold_count`` below the per-lead maximum), tier files that no longer have any lead

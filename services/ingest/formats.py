@@ -13,7 +13,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import ValidationError
 
 from schemas.permits import RawPermit
-from services.common.runtime import describe_validation_error
+from services.common.messages import describe_validation_error
 from services.ingest import austin, cary, fortworth, jsonl, nashville
 from services.ingest.values import RowRejected
 

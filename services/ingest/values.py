@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from pydantic import TypeAdapter, ValidationError
 
 from schemas.base import ScrapeTime
+from services.common.messages import describe_problems
 
 _MONEY = re.compile(r"^\$?\s*(-?[\d,]*\.?\d+)$")
 
@@ -164,4 +165,4 @@ def parse_scrape_time(text: str) -> datetime:
     try:
         return _SCRAPE_TIME.validate_python(instant)
     except ValidationError as exc:
-        raise ValueError("; ".join(error["msg"] for error in exc.errors())) from exc
+        raise ValueError(describe_problems(exc.errors(include_url=False), whole=None)) from exc

@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql
 from schemas.stored import LeadStored
 from services.common.db.tables import scored_leads as _LEADS
 from services.common.db.tables import webhook_deliveries as _DELIVERIES
-from services.common.runtime import BadInput, Outputs
+from services.common.messages import BadInput, Outputs
 from services.exporter.api_models import LeadOut
 from services.exporter.buyers import Buyer
 from services.exporter.queries import fetch_lead

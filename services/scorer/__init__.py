@@ -1,1 +1,1 @@
-"""The scorer: every enriched permit scored 0–100 by an LLM, or visibly RETRY (SPEC §7)."""
+"""The scorer: every enriched permit scored 0–100 by an LLM, or visibly RETRY (docs/scorer.md)."""

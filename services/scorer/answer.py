@@ -25,7 +25,7 @@ from pydantic import (
 )
 
 from schemas import ContactPriority
-from services.common.runtime import describe_validation_error
+from services.common.messages import describe_validation_error
 
 # Far more than a valid answer needs (about 4,000 characters at most); bounds the parser's work.
 MAX_ANSWER_CHARS = 100_000
@@ -102,7 +102,7 @@ def parse_answer(content: str) -> Assessment:
     try:
         return Assessment.model_validate(data)
     except ValidationError as exc:
-        raise InvalidAnswer(describe_validation_error(exc).replace("message", "answer", 1)) from exc
+        raise InvalidAnswer(describe_validation_error(exc, subject="answer")) from exc
     except (ValueError, TypeError, RecursionError) as exc:
         raise InvalidAnswer(f"not the object we asked for: {type(exc).__name__}") from exc
 

@@ -25,6 +25,7 @@ from schemas import (
     TradeGroup,
 )
 from schemas.leads import tier_for
+from services.common.messages import describe_problems
 from services.scorer.answer import InvalidAnswer, parse_answer
 from services.scorer.llm import CallFailed, ChatClient, Completion, endpoint_url, redact_url
 from services.scorer.prompt import build_messages
@@ -78,7 +79,7 @@ def _check(args: argparse.Namespace) -> int:
     try:
         settings = ScorerSettings()
     except ValidationError as exc:
-        print("configuration error: " + "; ".join(e["msg"] for e in exc.errors()))
+        print("configuration error: " + describe_problems(exc.errors(include_url=False)))
         return 2
     if settings.scorer_backend is ScorerBackend.RULES:
         print("backend: rules (LEADSTREAM_SCORER_BACKEND=rules): no LLM to check")

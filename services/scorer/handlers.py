@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from schemas import EnrichedPermit, RetryRequest, Topic
-from services.common.runtime import Output, Outputs
+from services.common.messages import Output, Outputs
 from services.scorer import metrics
 from services.scorer.leads import outputs_for
 from services.scorer.retry_policy import RescorePolicy, rescore_wait

@@ -15,7 +15,7 @@ from schemas import (
     Topic,
 )
 from schemas.leads import REVIEW_BELOW_SCORE, REVIEW_FLAG, tier_for
-from services.common.runtime import Output
+from services.common.messages import Output
 from services.scorer.retry_policy import RescorePolicy
 from services.scorer.verdict import ScoringFailure, ScoringResult, Verdict
 

@@ -23,7 +23,7 @@ from services.scorer.circuit import Admission, CircuitBreaker, Outcome
 from services.scorer.llm import CallFailed, ChatClient, SystemicCallError, TransientCallError, Usage
 from services.scorer.prompt import PROMPT_VERSION, Messages, build_messages, repair_messages
 from services.scorer.retry_policy import backoff_delay
-from services.scorer.rules import RULES_MODEL, assess
+from services.scorer.rules_scorer import RULES_MODEL, assess
 from services.scorer.settings import ScorerSettings
 from services.scorer.verdict import ScoringFailure, ScoringResult, Verdict
 

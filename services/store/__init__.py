@@ -1,1 +1,1 @@
-"""The store: every lead, discard and DLQ record in the database, idempotently (SPEC §8)."""
+"""The store: every lead, discard and DLQ record in the database, idempotently (docs/store.md)."""

@@ -21,8 +21,9 @@ from sqlalchemy import String
 
 from schemas import DeadLetter, DiscardedPermit, RawPermit, ScoredLead
 from services.common.db.tables import DeadLetterRow, PermitRow
-from services.common.runtime import BadInput
-from services.common.times import as_utc as utc
+from services.common.messages import BadInput
+from services.common.times import as_utc
+from services.store.precedence import Rank, discard_rank, lead_rank, permit_rank
 from services.store.projects import (
     DUPLICATE,
     ProjectLead,
@@ -32,7 +33,6 @@ from services.store.projects import (
     project_key,
     related_permit,
 )
-from services.store.rules import Rank, discard_rank, lead_rank, permit_rank
 from services.subscriptions.location import lead_location
 
 _LEAD_VOLATILE: dict[str, Any] = {
@@ -110,7 +110,7 @@ def permit_rank_of(rows: PermitOutcomeRows) -> Rank:
 def permit_row(permit: RawPermit) -> dict[str, Any]:
     """The ``permits`` row; ``raw`` is serialized JSON (see upsert.SERIALIZED_JSON)."""
     row = {name: getattr(permit, name) for name in _PERMIT_COLUMNS}
-    row["scraped_at"] = as_utc(permit.scraped_at)
+    row["scraped_at"] = stored_time(permit.scraped_at)
     row["permit_key"] = permit.key
     row["raw"] = permit.model_dump_json()
     row["content_hash"] = _sha256(row["raw"])
@@ -159,9 +159,9 @@ def lead_rows(message: ScoredLead) -> LeadRows:
         "tokens_out": score.tokens_out,
         "tokens_cached": score.tokens_cached,
         "attempts": score.attempts,
-        "scored_at": as_utc(score.scored_at),
+        "scored_at": stored_time(score.scored_at),
         "rules_version": categorization.rules_version,
-        "version_at": as_utc(permit.scraped_at),
+        "version_at": stored_time(permit.scraped_at),
         "content_hash": _sha256(content),
         "lead": message.model_dump_json(),
         "project_key": project_key(permit, categorization, cad),
@@ -220,8 +220,8 @@ def discard_rows(message: DiscardedPermit) -> DiscardRows:
         "trade_group": categorization.trade_group.value if categorization else None,
         "city": permit.city,
         "county": permit.county or (cad.county if cad else None),
-        "discarded_at": as_utc(message.discarded_at),
-        "version_at": as_utc(permit.scraped_at),
+        "discarded_at": stored_time(message.discarded_at),
+        "version_at": stored_time(permit.scraped_at),
         "content_hash": _sha256(content),
         "duplicate_of": None,
     }
@@ -247,13 +247,13 @@ def dead_letter_rows(record: DeadLetter) -> DeadLetterRows:
         "error": _storable(record.error),
         "original": original,
         "original_truncated": record.original_truncated,
-        "failed_at": as_utc(record.failed_at),
+        "failed_at": stored_time(record.failed_at),
     }
     position = (source_topic, record.source_partition, record.source_offset)
     return DeadLetterRows(key=position, dead_letter=row)
 
 
-def as_utc(value: datetime | None) -> datetime | None:
+def stored_time(value: datetime | None) -> datetime | None:
     """Every stored time in UTC (a naive one is taken as UTC): SQLite keeps no offset, so
     times compare correctly in the ``WHERE`` of an upsert only if they share one.
 
@@ -263,7 +263,7 @@ def as_utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     try:
-        return utc(value)
+        return as_utc(value)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
 

@@ -35,7 +35,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.dml import ReturningInsert
 
-from services.store.rules import Columns
+from services.store.precedence import Columns
 
 Supersedes = Callable[[Columns, Columns], ColumnElement[bool]]
 DialectInsert = postgresql.Insert | sqlite.Insert

@@ -58,8 +58,15 @@ from services.common.db.tables import permits as _PERMITS
 from services.common.db.tables import properties as _PROPERTIES
 from services.common.db.tables import scored_leads as _LEADS
 from services.common.db.types import Json
-from services.common.runtime import BadInput, Outputs
+from services.common.messages import BadInput, Outputs
 from services.store import metrics
+from services.store.precedence import (
+    discard_supersedes,
+    lead_supersedes,
+    lead_yields_to_discard,
+    newest_per_key,
+    permit_supersedes,
+)
 from services.store.projects import (
     DUPLICATE,
     IncomingLead,
@@ -75,17 +82,10 @@ from services.store.rows import (
     LeadRows,
     MessageRows,
     PermitOutcomeRows,
-    as_utc,
     duplicate_rows,
     permit_rank_of,
     rows_for,
-)
-from services.store.rules import (
-    discard_supersedes,
-    lead_supersedes,
-    lead_yields_to_discard,
-    newest_per_key,
-    permit_supersedes,
+    stored_time,
 )
 from services.store.upsert import insert_for, upsert_newer
 
@@ -485,7 +485,9 @@ class BatchWriter:
             .where(permits.permit_key.in_(keys))
         )
         return {
-            key: _Stored(permit_id, lead_hash, discard_hash, as_utc(discard_version), duplicate_of)
+            key: _Stored(
+                permit_id, lead_hash, discard_hash, stored_time(discard_version), duplicate_of
+            )
             for key, permit_id, lead_hash, discard_hash, discard_version, duplicate_of in (
                 conn.execute(query)
             )

@@ -13,7 +13,7 @@ from functools import cache
 
 import yaml
 
-from services.categorizer.rules import DEFAULT_RULES_PATH
+from services.categorizer.rule_book import DEFAULT_RULES_PATH
 from services.exporter.buyers import Entitlements
 from services.subscriptions.filters import SubscriptionFilters
 

@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from schemas.permits import RawPermit
-from services.categorizer.rules import Rules, load_rules
+from services.categorizer.rule_book import Rules, load_rules
 
 AS_OF = datetime(2015, 12, 31, 12, tzinfo=UTC)
 

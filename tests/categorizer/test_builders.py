@@ -26,7 +26,7 @@ from services.categorizer.categorize import (
     observations_of,
     read_permit,
 )
-from services.categorizer.rules import Rules
+from services.categorizer.rule_book import Rules
 from services.cli import main as leadstream
 from tests.categorizer.conftest import AS_OF, make_permit
 

@@ -14,7 +14,7 @@ from services.categorizer.categorize import (
     FLAG_ISSUED_DATE_UNKNOWN,
     categorize,
 )
-from services.categorizer.rules import Rules
+from services.categorizer.rule_book import Rules
 from tests.categorizer.conftest import AS_OF, make_permit
 
 
@@ -28,7 +28,7 @@ def dropped(result: CategorizedPermit | DiscardedPermit) -> DiscardedPermit:
     return result
 
 
-# ---------------------------------------------------------------- the substring traps of SPEC §4
+# ----------------------------------- words, never substrings (docs/categorizer.md, "Categorising")
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from schemas.topics import Topic
 from services.categorizer.builders import VERDICT_ALLOWED, VERDICT_BUILDER, BuilderSettings
 from services.categorizer.categorize import observations_of
 from services.categorizer.registry import LiveRegistry, load, record, set_override
-from services.categorizer.rules import Rules
+from services.categorizer.rule_book import Rules
 from services.categorizer.service import build_stage
 from services.cli import main as leadstream
 from services.common.config import KafkaSettings

@@ -11,7 +11,7 @@ from schemas.dlq import DeadLetter
 from schemas.permits import CategorizedPermit
 from schemas.taxonomy import Category
 from schemas.topics import Topic
-from services.categorizer.rules import Rules
+from services.categorizer.rule_book import Rules
 from services.categorizer.service import build_stage
 from services.common.config import KafkaSettings
 from tests.categorizer.conftest import make_permit

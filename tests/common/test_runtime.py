@@ -1,4 +1,4 @@
-"""The shared stream runtime through a real Kafka broker (issue 2, "what it must show")."""
+"""The shared stream runtime through a real Kafka broker (docs/architecture.md, "Delivery")."""
 
 from __future__ import annotations
 
@@ -24,7 +24,8 @@ from schemas import DeadLetter, RawPermit
 from services.common import runtime
 from services.common.config import KafkaSettings, RuntimeSettings
 from services.common.kafka import consumer_config, create_topics
-from services.common.runtime import Output, Stage
+from services.common.messages import Output
+from services.common.runtime import Stage
 from tests.support.kafka import publish, read_topic, running_stage
 from tests.support.toy import TOY_OUT, echo, permit_json, slow_async_stage, toy_stage
 

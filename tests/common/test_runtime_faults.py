@@ -26,7 +26,8 @@ from services.common.kafka import (
     producer_config,
     set_topic_config,
 )
-from services.common.runtime import Output, Stage
+from services.common.messages import Output
+from services.common.runtime import Stage
 from tests.support.kafka import publish, read_topic, running_stage
 from tests.support.toy import TOY_OUT, echo, permit_json, toy_stage
 

@@ -1,4 +1,4 @@
-"""The whole chain on real Kafka + PostgreSQL with real Austin permits (issue 8).
+"""The whole chain on real Kafka + PostgreSQL with real Austin permits.
 
 Conservation: every published permit ends as exactly one stored lead, one discarded permit
 with a reason, or one DLQ record; and the tier files say what the database says.
@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, func, select
 
 from localinfra.fake_llm import FakeLLM
 from schemas import RawPermit, Topic
-from services.categorizer.rules import load_rules
+from services.categorizer.rule_book import load_rules
 from services.categorizer.service import build_stage as categorizer_stage
 from services.common.config import KafkaSettings, RuntimeSettings
 from services.common.db.tables import DeadLetterRow, DiscardedPermitRow, ScoredLeadRow

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 
 from services.cli import main
 from services.common.db.tables import BuyerRow
-from services.exporter.commands import parse_since
+from services.common.times import parse_since
 from services.exporter.queries import leads
 from tests.exporter.factories import insert_lead
 

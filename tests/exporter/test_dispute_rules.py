@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.categorizer.rules import load_rules
+from services.categorizer.rule_book import load_rules
 from services.exporter.dispute_rules import (
     STALE_AFTER_DAYS,
     BoughtLead,

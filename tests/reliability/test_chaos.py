@@ -1,4 +1,4 @@
-"""Reliability under faults (issue 9): a chaos run bounded for CI, and the harness's parts.
+"""Reliability under faults (docs/reliability.md): a chaos run bounded for CI, and the harness.
 
 The full-scale runs (20,000 permits, every scenario) are ``make chaos``; their numbers are in
 docs/reliability.md. Here: 2,000 real Austin permits and a poison stream through every
@@ -26,10 +26,11 @@ from localinfra.chaos_report import ScenarioResult, write_report
 from localinfra.chaos_run import Pipeline, RunOptions, run_scenario
 from localinfra.chaos_scenarios import POISON_SHARE, Scenario
 from schemas import RawPermit, Topic
-from services.categorizer.rules import load_rules
+from services.categorizer.rule_book import load_rules
 from services.categorizer.service import build_stage
 from services.common.config import KafkaSettings
-from services.common.runtime import BadInput, decode
+from services.common.messages import BadInput
+from services.common.runtime import decode
 
 PERMITS = 2_000
 BOUNDED = Scenario(

@@ -27,7 +27,7 @@ from schemas.base import Message
 from schemas.generate import schema_path, schema_text
 from schemas.leads import LeadScore, tier_for
 from schemas.taxonomy import ContactPriority, ScoringMethod, Tier
-from services.common.runtime import describe_validation_error
+from services.common.messages import describe_validation_error
 
 
 @pytest.mark.parametrize("topic", list(Topic))

@@ -21,7 +21,7 @@ from schemas import (
     Tier,
     Topic,
 )
-from services.common.runtime import Outputs
+from services.common.messages import Outputs
 from services.scorer.answer import Assessment
 from services.scorer.circuit import CircuitBreaker
 from services.scorer.handlers import ScoringHandlers

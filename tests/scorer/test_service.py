@@ -1,4 +1,4 @@
-"""The scorer stages on a real Kafka broker against the local LLM server (SPEC §7)."""
+"""The scorer stages on a real Kafka broker against the local LLM server (docs/scorer.md)."""
 
 from __future__ import annotations
 

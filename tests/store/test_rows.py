@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from schemas import MatchKind, PropertyMatch
-from services.common.runtime import BadInput
-from services.store.rows import as_utc, dead_letter_rows, discard_rows, lead_rows, rows_for
+from services.common.messages import BadInput
+from services.store.rows import dead_letter_rows, discard_rows, lead_rows, rows_for, stored_time
 from tests.store.factories import (
     SCRAPED_AT,
     dead_letter,
@@ -144,7 +144,7 @@ def test_a_time_that_leaves_the_calendar_in_utc_is_bad_input_not_an_overflow(
     """Such a time cannot pass the contract; should one reach the store all the same, that one
     message goes to the DLQ instead of an OverflowError stalling the whole batch for ever."""
     with pytest.raises(BadInput, match="out of range"):
-        as_utc(moment)
+        stored_time(moment)
     lead = unvalidated(scored_lead(1), scraped_at=moment)
     with pytest.raises(BadInput, match="out of range"):
         rows_for(lead)
@@ -153,5 +153,5 @@ def test_a_time_that_leaves_the_calendar_in_utc_is_bad_input_not_an_overflow(
 def test_extreme_offsets_are_normalised_to_utc() -> None:
     east = datetime(2026, 4, 10, 14, 29, tzinfo=timezone(timedelta(hours=23, minutes=59)))
     west = datetime(2026, 4, 8, 14, 31, tzinfo=timezone(-timedelta(hours=23, minutes=59)))
-    assert as_utc(east) == as_utc(west) == SCRAPED_AT
+    assert stored_time(east) == stored_time(west) == SCRAPED_AT
     assert lead_rows(scored_lead(1, scraped_at=east)).permit["scraped_at"] == SCRAPED_AT

@@ -1,4 +1,4 @@
-"""The store service through a real Kafka broker into a real PostgreSQL (issue 6, "must show")."""
+"""The store service through a real Kafka broker into a real PostgreSQL (docs/store.md)."""
 
 from __future__ import annotations
 

@@ -14,8 +14,8 @@ from sqlalchemy import Engine, event, insert, update
 from schemas import LeadScore, ScoredLead, Tier
 from services.common.db.engine import make_engine
 from services.common.db.tables import DiscardedPermitRow, PermitRow, PropertyRow, ScoredLeadRow
-from services.common.runtime import BadInput
-from services.store.rows import as_utc
+from services.common.messages import BadInput
+from services.common.times import as_utc
 from services.store.writer import BatchWriter, Outcome
 from tests.store.factories import (
     SCRAPED_AT,

@@ -8,7 +8,8 @@ import time
 from collections.abc import Sequence
 
 from schemas import RawPermit
-from services.common.runtime import BadInput, Output, Stage
+from services.common.messages import BadInput, Output
+from services.common.runtime import Stage
 
 TOY_OUT = "toy.out"
 DELAY_S = float(os.environ.get("TOY_DELAY_S", "0"))  # worker processes: slow the stage down

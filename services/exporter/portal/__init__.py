@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.responses import Response
 
+from services.common.messages import describe_problems
 from services.exporter.portal.admin_pages import router as admin_router
 from services.exporter.portal.buyer_pages import router as buyer_router
 from services.exporter.portal.csrf import CsrfRejected
@@ -54,8 +55,10 @@ async def _invalid_request(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     if not request.url.path.startswith(PAGE_PREFIXES):
         return await request_validation_exception_handler(request, exc)
-    problems = "; ".join(
-        f"{error['loc'][-1]}: {error['msg']}" for error in exc.errors() if error.get("loc")
+    # A form field's location is ("body", name): the page names the field alone.
+    problems = describe_problems(
+        ({**error, "loc": error["loc"][1:]} for error in exc.errors() if error.get("loc")),
+        whole="form",
     )
     return _page(request, 422, "Please check the form", problems or "invalid input", exc)
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 
+from services.common.messages import describe_problems
 from services.exporter.portal.web import BuyerPage, app_context, checked_form, redirect, render
 from services.notifier import deliveries
 from services.subscriptions import store
@@ -46,9 +47,8 @@ async def create_subscription(request: Request, page: BuyerPage) -> Response:
         if url is not None:
             url = check_webhook_url(url, allow_private=context.settings.webhook_allow_private)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc'])}: {error['msg']}"
-            for error in exc.errors(include_url=False, include_input=False)
+        problems = describe_problems(
+            exc.errors(include_url=False, include_input=False), whole="subscription"
         )
         return _page(request, page, error=problems)
     except (NotEntitled, UnsafeWebhookUrl) as exc:

@@ -21,7 +21,7 @@ from sqlalchemy import (
     select,
 )
 
-from services.store.rules import (
+from services.store.precedence import (
     discard_rank,
     discard_supersedes,
     lead_rank,

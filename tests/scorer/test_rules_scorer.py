@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from schemas import Category, EnrichedPermit, PropertyMatch, ScoringMethod
-from services.scorer.rules import RULES_MODEL, assess
+from services.scorer.rules_scorer import RULES_MODEL, assess
 from services.scorer.scoring import RulesScorer
 from services.scorer.verdict import Verdict
 from tests.scorer.factories import enriched_lead

@@ -1,4 +1,5 @@
-"""The deterministic ``rules`` scorer: SPEC §7's principles as arithmetic.
+"""The deterministic ``rules`` scorer: the principles of a score as arithmetic
+(docs/scorer.md, "What a score means" and "The `rules` backend").
 
 Chosen by configuration only (``LEADSTREAM_SCORER_BACKEND=rules``) for the embedded demo
 without an API key and as a cost-free pre-screen; every lead it scores says

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from schemas.taxonomy import Category, TradeGroup
 from services.categorizer.phrases import PhraseSyntaxError, PhraseTable
+from services.common.messages import describe_problems
 
 DEFAULT_RULES_PATH = Path(__file__).with_name("rules.yaml")
 
@@ -157,9 +158,8 @@ def load_rules(path: Path = DEFAULT_RULES_PATH) -> Rules:
     try:
         return compile_rules(RulesFile.model_validate(document))
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in error['loc']) or 'file'}: {error['msg']}"
-            for error in exc.errors(include_url=False, include_input=False)
+        problems = describe_problems(
+            exc.errors(include_url=False, include_input=False), whole="file"
         )
         raise RulesError(f"categorizer rules {path}: {problems}") from exc
     except PhraseSyntaxError as exc:

@@ -3,7 +3,7 @@
 Each rule exists twice, as a Python ordering (to collapse duplicates inside one batch and to
 decide between a lead and a discard) and as the SQL condition of the upsert (so a redelivered
 or late message can never overwrite a newer row, whatever order replicas commit in). The two
-must agree; tests/store/test_rules.py checks the SQL against the Python on a real database.
+must agree; tests/store/test_precedence.py checks the SQL against the Python on a real database.
 
 - A permit version is its ``scraped_at``; a permit without one is older than any with one.
 - Leads: a scored lead outranks a RETRY lead whatever their versions (a RETRY never erases a

@@ -8,7 +8,7 @@ import pytest
 
 from schemas.taxonomy import Category
 from services.categorizer import service
-from services.categorizer.rules import DEFAULT_RULES_PATH, RulesError, load_rules
+from services.categorizer.rule_book import DEFAULT_RULES_PATH, RulesError, load_rules
 
 SHIPPED = DEFAULT_RULES_PATH.read_text(encoding="utf-8")
 
