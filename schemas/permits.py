@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from schemas.base import (
     BoundedDate,
+    Identifier,
     Message,
+    OptionalCode,
     OptionalText,
     Part,
     ScrapeTime,
     permit_key,
-    refuse_nul,
 )
 from schemas.taxonomy import Category, MatchKind, TradeGroup
 
@@ -25,16 +26,16 @@ class RawPermit(Message):
     never ``0`` or ``""``.
     """
 
-    jurisdiction: str = Field(
+    jurisdiction: Identifier = Field(
         min_length=1,
         max_length=64,
         pattern=r"^[a-z0-9][a-z0-9_.-]*$",
         description="Portal id, lower case, e.g. 'austin_tx'.",
         examples=["austin_tx"],
     )
-    permit_number: str = Field(min_length=1, max_length=64, examples=["2015-012345 BP"])
+    permit_number: Identifier = Field(min_length=1, max_length=64, examples=["2015-012345 BP"])
     city: OptionalText = Field(default=None, max_length=128)
-    state: OptionalText = Field(default=None, max_length=2, description="USPS state code.")
+    state: OptionalCode = Field(default=None, max_length=2, description="USPS state code.")
     zip_code: OptionalText = Field(default=None, max_length=10)
     county: OptionalText = Field(default=None, max_length=64)
     property_address: OptionalText = Field(
@@ -71,16 +72,6 @@ class RawPermit(Message):
         "and the version of this permit (a later scrape supersedes an earlier one). At most "
         "1 day ahead of the receiving stage's clock, else it would outrank every real scrape.",
     )
-
-    @field_validator("jurisdiction", "permit_number", mode="before")
-    @classmethod
-    def _strip_identity(cls, value: object) -> object:
-        return refuse_nul(value).strip() if isinstance(value, str) else value
-
-    @field_validator("state", mode="before")
-    @classmethod
-    def _upper_state(cls, value: object) -> object:
-        return value.strip().upper() if isinstance(value, str) else value
 
     @property
     def key(self) -> str:
