@@ -41,8 +41,8 @@ from services.common.db.engine import (
 )
 from services.common.logs import configure_logging
 from services.common.messages import BadInput, Output, Outputs
-from services.common.runtime import Stage
 from services.common.service import run_stage
+from services.common.stage import BatchStage, MessageStage, Stage
 
 DISCARDED = Counter(
     "leadstream_categorizer_discarded_total", "Permits the categorizer discarded", ["reason"]
@@ -70,7 +70,7 @@ def build_stage(
         return [Output(Topic.CATEGORIZED.value, result.key, result)]
 
     if registry is None:
-        return Stage(
+        return MessageStage(
             name=STAGE,
             inputs={Topic.RAW.value: RawPermit},
             handle=lambda permit: output(categorize(permit, rules, permit.scraped_at or clock())),
@@ -84,7 +84,7 @@ def build_stage(
         known = registry.record([item for item in observed if item is not None])
         return [output(decide(reading, rules, known)) for reading in readings]
 
-    return Stage(
+    return BatchStage(
         name=STAGE,
         inputs={Topic.RAW.value: RawPermit},
         handle_batch=handle_batch,

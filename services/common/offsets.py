@@ -1,82 +1,106 @@
 """Which input offsets are safe to commit.
 
-An offset is done when its handler has finished and the broker has acknowledged every output
-it caused. Only the contiguous prefix of done offsets of a partition is committable, so a
-later offset never commits past an earlier one that is still in flight.
+Inputs are tracked in *units*: one offset (async stages, whose messages finish in any order)
+or one partition's share of a poll batch (sync stages, which finish a batch at once). A unit
+is done when its handler has finished (``seal``) and the broker has acknowledged every output
+it caused. Only the contiguous prefix of done units of a partition is committable, so a later
+offset never commits past an earlier one that is still in flight.
 
-Each time a partition is (re)tracked after being dropped it gets a new *generation*. Work that
-was in flight when the partition was revoked or lost carries the old generation and can no
-longer touch the new owner's bookkeeping: a copy of offset 7 finishing late must not seal the
-re-fetched offset 7 that is still being handled.
+Tracking per unit rather than per message is what keeps the bookkeeping of a 500-message
+batch to a few objects; a delivery report only decrements its unit's count.
+
+A partition dropped on revocation or loss takes its units with it: work that was in flight
+then can no longer touch the bookkeeping of the partition's next assignment (a copy of offset
+7 finishing late must not seal the re-fetched offset 7 that is still being handled).
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
-from dataclasses import dataclass, field
-from itertools import count
+from collections import deque
 
 TopicPartition = tuple[str, int]
 
 
-@dataclass
-class _Pending:
-    outputs: int = 0  # produced, not yet acknowledged
-    sealed: bool = False  # the handler has finished: no more outputs will come
+class _Track:
+    __slots__ = ("committable", "committed", "live", "owner", "units")
+
+    def __init__(self, owner: OffsetTracker) -> None:
+        self.units: deque[Unit] = deque()
+        self.committable: int | None = None  # next offset to consume, i.e. what Kafka commits
+        self.committed: int | None = None
+        self.live = True
+        self.owner = owner
+
+    def advance(self) -> None:
+        units = self.units
+        while units and units[0].sealed and units[0].outputs <= 0:
+            done = units.popleft()
+            self.committable = done.last + 1
+            self.owner.unfinished -= done.size
 
 
-@dataclass
-class _PartitionTrack:
-    generation: int
-    pending: OrderedDict[int, _Pending] = field(default_factory=OrderedDict)
-    committable: int | None = None  # next offset to consume, i.e. what Kafka commits
-    committed: int | None = None
+class Unit:
+    """Inputs of one partition handled together, with the outputs they still owe."""
+
+    __slots__ = ("_track", "last", "outputs", "sealed", "size")
+
+    def __init__(self, track: _Track, offset: int) -> None:
+        self._track = track
+        self.last = offset
+        self.size = 1
+        self.outputs = 0  # produced, not yet acknowledged
+        self.sealed = False  # the handler has finished: no more outputs will come
+
+    @property
+    def live(self) -> bool:
+        """Still this member's: False once its partition was revoked or lost."""
+        return self._track.live
+
+    def extend(self, offset: int) -> None:
+        """Take in the partition's next input (same batch)."""
+        self.last = offset
+        self.size += 1
+        self._track.owner.unfinished += 1
+
+    def sent(self, outputs: int = 1) -> None:
+        self.outputs += outputs
+
+    def acked(self) -> None:
+        self.outputs -= 1
+        if self.sealed and self.outputs <= 0:
+            self._track.advance()
+
+    def seal(self) -> None:
+        self.sealed = True
+        if self.outputs <= 0:
+            self._track.advance()
 
 
 class OffsetTracker:
     def __init__(self) -> None:
-        self._parts: dict[TopicPartition, _PartitionTrack] = {}
-        self._generations = count(1)
+        self._parts: dict[TopicPartition, _Track] = {}
+        self.unfinished = 0  # inputs taken and not yet done, over every partition
 
-    def add(self, tp: TopicPartition, offset: int) -> int:
-        """Track a consumed offset; returns the partition's generation, which every later call
-        about this offset must pass back."""
+    def open(self, tp: TopicPartition, offset: int) -> Unit | None:
+        """A unit starting at ``offset``; None when that offset is committable already (a
+        re-fetch of finished work), which must not be handled again."""
         track = self._parts.get(tp)
         if track is None:
-            track = self._parts[tp] = _PartitionTrack(next(self._generations))
-        already_done = track.committable is not None and offset < track.committable
-        if not already_done and offset not in track.pending:
-            track.pending[offset] = _Pending()
-        return track.generation
-
-    def output_sent(self, tp: TopicPartition, offset: int, generation: int) -> bool:
-        """Count one produced output; False if the partition was revoked meanwhile."""
-        entry = self._entry(tp, offset, generation)
-        if entry is None:
-            return False
-        entry.outputs += 1
-        return True
-
-    def output_acked(self, tp: TopicPartition, offset: int, generation: int) -> None:
-        entry = self._entry(tp, offset, generation)
-        if entry is not None:
-            entry.outputs -= 1
-            self._advance(tp)
-
-    def seal(self, tp: TopicPartition, offset: int, generation: int) -> None:
-        entry = self._entry(tp, offset, generation)
-        if entry is not None:
-            entry.sealed = True
-            self._advance(tp)
-
-    def is_pending(self, tp: TopicPartition, offset: int, generation: int) -> bool:
-        """Still ours and not yet done (an output waiting to be sent again needs this)."""
-        return self._entry(tp, offset, generation) is not None
+            track = self._parts[tp] = _Track(self)
+        if track.committable is not None and offset < track.committable:
+            return None
+        unit = Unit(track, offset)
+        track.units.append(unit)
+        self.unfinished += 1
+        return unit
 
     def drop(self, tps: list[TopicPartition]) -> None:
         """Forget revoked partitions: their unfinished offsets belong to the next owner."""
         for tp in tps:
-            self._parts.pop(tp, None)
+            track = self._parts.pop(tp, None)
+            if track is not None:
+                track.live = False
+                self.unfinished -= sum(u.size for u in track.units)
 
     def to_commit(self, tps: list[TopicPartition] | None = None) -> dict[TopicPartition, int]:
         """Offsets that advanced since the last commit (mark them with ``committed``)."""
@@ -98,23 +122,3 @@ class OffsetTracker:
         for tp in tps:
             if tp in self._parts:
                 self._parts[tp].committed = None
-
-    @property
-    def unfinished(self) -> int:
-        return sum(len(t.pending) for t in self._parts.values())
-
-    def _entry(self, tp: TopicPartition, offset: int, generation: int) -> _Pending | None:
-        track = self._parts.get(tp)
-        if track is None or track.generation != generation:
-            return None
-        return track.pending.get(offset)
-
-    def _advance(self, tp: TopicPartition) -> None:
-        track = self._parts[tp]
-        pending = track.pending
-        while pending:
-            offset, head = next(iter(pending.items()))
-            if not head.sealed or head.outputs > 0:
-                break
-            pending.popitem(last=False)
-            track.committable = offset + 1

@@ -7,7 +7,8 @@ import logging
 from services.common.config import KafkaSettings, RuntimeSettings
 from services.common.http import serve_health
 from services.common.logs import configure_logging
-from services.common.runtime import Stage, StreamRuntime
+from services.common.runtime import StreamRuntime
+from services.common.stage import Stage
 
 log = logging.getLogger(__name__)
 

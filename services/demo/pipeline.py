@@ -1,6 +1,7 @@
 """The main job in one process: permits → categorizer → enricher → scorer → store → tier files.
 
-The stages are the services' own (``build_stage``), chained over the in-process bus, with
+The stages are the services' own (``build_stage``), each on the production stream runtime over
+the in-memory broker (``services.common.embedded``), with
 SQLite standing in for PostgreSQL through the same SQLAlchemy code (the categorizer's builder
 registry included). Without an LLM key the
 scorer runs the explicitly labelled ``rules`` backend; with one, it calls the LLM.
@@ -9,21 +10,24 @@ scorer runs the explicitly labelled ``rules`` backend; with one, it calls the LL
 from __future__ import annotations
 
 import os
-from collections import defaultdict
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from prometheus_client import REGISTRY
+from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from schemas import RawPermit, Topic
 from services.categorizer.rule_book import load_rules
 from services.categorizer.service import build_registry
 from services.categorizer.service import build_stage as categorizer_stage
+from services.common.config import RuntimeSettings
 from services.common.db.engine import make_engine, upgrade
-from services.common.inprocess import InProcessBus
+from services.common.embedded import EmbeddedPipeline
+from services.common.messages import BadInput, Outputs
+from services.common.stage import BatchStage
 from services.demo.generator import GeneratedProperty
 from services.enricher.cad_formats import SourceRecord
 from services.enricher.cad_import import import_records
@@ -33,6 +37,7 @@ from services.exporter.tier_files import ExportReport, export_tier_files
 from services.scorer.service import build_stage as scorer_stage
 from services.scorer.settings import ScorerBackend, ScorerSettings
 from services.store.service import build_stage as store_stage
+from services.store.writer import BatchWriter, Outcome
 
 STORE_OUTCOMES = ("created", "updated", "skipped", "error")
 
@@ -70,21 +75,21 @@ def run_demo(
     loaded = load_properties(engine, properties)
 
     settings = scorer_settings()
-    before = _store_outcomes()
-    bus = InProcessBus(
+    store = _counting(store_stage(url), BatchWriter(engine))
+    pipeline = EmbeddedPipeline(
         [
             categorizer_stage(load_rules(), registry=build_registry(url)),
             enricher_stage(url),
             scorer_stage(settings),
-            store_stage(url),
-        ]
+            store.stage,
+        ],
+        # Commit at every turn: the run ends when every stage has committed all it read.
+        RuntimeSettings(commit_interval_s=0.001),
     )
     for permit in permits:
-        bus.publish(Topic.RAW.value, permit.key, permit)
+        pipeline.publish(Topic.RAW.value, permit.key, permit)
     # RETRY leads are stored and visible; their re-scoring waits for the real services.
-    bus.run_until_idle(skip_topics=[Topic.RETRY.value])
-    bus.close()
-    after = _store_outcomes()
+    pipeline.run_until_idle()
 
     report = export_tier_files(engine, out_dir, max_buyers_per_lead=1, now=datetime.now(UTC))
     with engine.connect() as conn:
@@ -96,7 +101,7 @@ def run_demo(
     )
     return DemoResult(
         stats=stats,
-        store={k: after[k] - before[k] for k in STORE_OUTCOMES},
+        store={outcome: store.outcomes[outcome] for outcome in STORE_OUTCOMES},
         export=report,
         scoring=scoring,
         properties_loaded=loaded,
@@ -135,15 +140,22 @@ def load_properties(engine: Engine, properties: Iterable[GeneratedProperty]) -> 
     return loaded
 
 
-def _store_outcomes() -> dict[str, int]:
-    totals = dict.fromkeys(STORE_OUTCOMES, 0)
-    for topic in (Topic.SCORED, Topic.DISCARDED, Topic.DLQ):
-        for outcome in STORE_OUTCOMES:
-            value = REGISTRY.get_sample_value(
-                "leadstream_store_writes_total", {"topic": topic.value, "outcome": outcome}
-            )
-            totals[outcome] += int(value or 0)
-    return totals
+@dataclass(frozen=True)
+class _CountingStore:
+    stage: BatchStage[BaseModel]
+    outcomes: Counter[str]
+
+
+def _counting(stage: BatchStage[BaseModel], writer: BatchWriter) -> _CountingStore:
+    """The store's stage, writing through ``writer`` and counting each message's outcome."""
+    outcomes: Counter[str] = Counter()
+
+    def write_batch(messages: Sequence[BaseModel]) -> list[Outputs | BadInput]:
+        results = writer.write(messages)
+        outcomes.update(r.value if isinstance(r, Outcome) else Outcome.ERROR.value for r in results)
+        return [[] if isinstance(r, Outcome) else r for r in results]
+
+    return _CountingStore(replace(stage, handle_batch=write_batch), outcomes)
 
 
 def format_summary(result: DemoResult, out_dir: Path) -> str:

@@ -26,8 +26,8 @@ from services.common.db.engine import (
 )
 from services.common.logs import configure_logging
 from services.common.messages import Output, Outputs
-from services.common.runtime import Stage
 from services.common.service import run_stage
+from services.common.stage import BatchStage
 from services.enricher import metrics
 from services.enricher.builders import ProductionBuilders
 from services.enricher.enrich import STAGE, enrich
@@ -65,13 +65,15 @@ class Enricher:
         return results
 
 
-def build_stage(database_url: str, builders: ProductionBuilders | None = None) -> Stage:
+def build_stage(
+    database_url: str, builders: ProductionBuilders | None = None
+) -> BatchStage[CategorizedPermit]:
     """The enricher's stage; raises DatabaseNotReady unless the database is reachable and at
     the latest schema."""
     engine = make_engine(database_url)
     require_current_schema(engine)
     enricher = Enricher(engine, builders or ProductionBuilders.load())
-    return Stage(
+    return BatchStage(
         name=STAGE,
         inputs={Topic.CATEGORIZED.value: CategorizedPermit},
         handle_batch=enricher.handle_batch,

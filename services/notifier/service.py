@@ -27,8 +27,8 @@ from services.common.db.engine import (
     require_current_schema,
 )
 from services.common.logs import configure_logging
-from services.common.runtime import Stage
 from services.common.service import run_stage
+from services.common.stage import BatchStage
 from services.notifier.matcher import Matcher
 from services.notifier.relay import OutboxRelay
 from services.notifier.settings import NotifierSettings
@@ -37,10 +37,10 @@ from services.notifier.worker import DeliveryWorker
 log = logging.getLogger(__name__)
 
 
-def build_stage(engine_url: str, settings: NotifierSettings) -> Stage:
+def build_stage(engine_url: str, settings: NotifierSettings) -> BatchStage[LeadStored]:
     engine = make_engine(engine_url)
     require_current_schema(engine)
-    return Stage(
+    return BatchStage(
         name="notifier",
         inputs={Topic.STORED.value: LeadStored},
         handle_batch=Matcher(engine, settings.max_buyers_per_lead).handle_batch,

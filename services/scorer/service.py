@@ -13,13 +13,15 @@ import os
 import signal
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 from schemas import EnrichedPermit, RetryRequest, Topic
 from services.common.config import DatabaseSettings, KafkaSettings, RuntimeSettings
 from services.common.db.engine import DatabaseNotReady
 from services.common.logs import configure_logging
-from services.common.runtime import Stage, StreamRuntime
+from services.common.runtime import StreamRuntime
 from services.common.service import run_stage
+from services.common.stage import AsyncStage
 from services.scorer.cache import ScoringCache
 from services.scorer.circuit import CircuitBreaker
 from services.scorer.handlers import ScoringHandlers
@@ -36,26 +38,26 @@ RETRY_STAGE = "scorer-retry"
 
 def build_stage(
     settings: ScorerSettings | None = None, *, cache: ScoringCache | None = None
-) -> Stage:
+) -> AsyncStage[EnrichedPermit]:
     """New leads. ``cache`` is the shared scoring cache (None: every lead is a miss)."""
     handlers = _handlers(settings or ScorerSettings(), cache, STAGE)
-    return Stage(
+    return AsyncStage(
         name=STAGE,
         inputs={Topic.ENRICHED.value: EnrichedPermit},
-        handle_async=handlers.score_new,
+        handle=handlers.score_new,
         dependencies_up=_dependencies_up(cache),
     )
 
 
 def build_retry_stage(
     settings: ScorerSettings | None = None, *, cache: ScoringCache | None = None
-) -> Stage:
+) -> AsyncStage[RetryRequest]:
     """RETRY leads, re-scored when due."""
     handlers = _handlers(settings or ScorerSettings(), cache, RETRY_STAGE)
-    return Stage(
+    return AsyncStage(
         name=RETRY_STAGE,
         inputs={Topic.RETRY.value: RetryRequest},
-        handle_async=handlers.rescore,
+        handle=handlers.rescore,
         dependencies_up=_dependencies_up(cache),
     )
 
@@ -121,8 +123,7 @@ def main() -> None:
     retry_thread = threading.Thread(
         target=_run_retry_runtime, args=(retry_runtime, failures), name=RETRY_STAGE, daemon=True
     )
-    stage = build_stage(settings, cache=cache)
-    stage.on_ready = retry_runtime.healthy
+    stage = replace(build_stage(settings, cache=cache), on_ready=retry_runtime.healthy)
     retry_thread.start()
     try:
         run_stage(stage, runtime_settings)

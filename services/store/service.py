@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from functools import partial
 
+from pydantic import BaseModel
+
 from services.common.config import DatabaseSettings, RuntimeSettings
 from services.common.db.engine import (
     DatabaseNotReady,
@@ -18,17 +20,17 @@ from services.common.db.engine import (
 )
 from services.common.kafka import DLQ_MAX_MESSAGE_BYTES
 from services.common.logs import configure_logging
-from services.common.runtime import Stage
 from services.common.service import run_stage
+from services.common.stage import BatchStage
 from services.store.writer import STORE_INPUTS, BatchWriter
 
 
-def build_stage(database_url: str) -> Stage:
+def build_stage(database_url: str) -> BatchStage[BaseModel]:
     """The store's stage; raises DatabaseNotReady unless the database is reachable and at the
     latest schema."""
     engine = make_engine(database_url)
     require_current_schema(engine)
-    return Stage(
+    return BatchStage(
         name="store",
         inputs=STORE_INPUTS,
         handle_batch=BatchWriter(engine).write_batch,

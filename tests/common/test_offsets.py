@@ -1,50 +1,67 @@
 """Which offsets may be committed: only a contiguous prefix of fully acknowledged inputs."""
 
-from services.common.offsets import OffsetTracker
+from services.common.offsets import OffsetTracker, Unit
 
 TP = ("permits.raw", 0)
 
 
+def _open(tracker: OffsetTracker, offset: int) -> Unit:
+    unit = tracker.open(TP, offset)
+    assert unit is not None
+    return unit
+
+
 def test_a_finished_later_offset_never_commits_past_an_unfinished_earlier_one() -> None:
     tracker = OffsetTracker()
-    gen = tracker.add(TP, 10)
-    tracker.add(TP, 11)
-    tracker.add(TP, 12)
-    tracker.seal(TP, 11, gen)
-    tracker.seal(TP, 12, gen)
+    first, second, third = (_open(tracker, o) for o in (10, 11, 12))
+    second.seal()
+    third.seal()
     assert tracker.to_commit() == {}
-    tracker.seal(TP, 10, gen)
+    first.seal()
     assert tracker.to_commit() == {TP: 13}
 
 
 def test_an_input_is_done_only_when_every_output_is_acknowledged() -> None:
     tracker = OffsetTracker()
-    gen = tracker.add(TP, 5)
-    tracker.output_sent(TP, 5, gen)
-    tracker.output_sent(TP, 5, gen)
-    tracker.seal(TP, 5, gen)
-    tracker.output_acked(TP, 5, gen)
+    unit = _open(tracker, 5)
+    unit.sent(2)
+    unit.seal()
+    unit.acked()
     assert tracker.to_commit() == {}
-    tracker.output_acked(TP, 5, gen)
+    unit.acked()
     assert tracker.to_commit() == {TP: 6}
+
+
+def test_a_batch_unit_commits_past_its_last_offset_once_all_its_outputs_are_acknowledged() -> None:
+    tracker = OffsetTracker()
+    unit = _open(tracker, 20)
+    for offset in range(21, 25):
+        unit.extend(offset)
+    assert tracker.unfinished == 5
+    unit.sent(5)
+    unit.seal()
+    for _ in range(4):
+        unit.acked()
+    assert tracker.to_commit() == {}
+    unit.acked()
+    assert tracker.to_commit() == {TP: 25}
+    assert tracker.unfinished == 0
 
 
 def test_committed_offsets_are_not_offered_again_and_revoked_partitions_are_forgotten() -> None:
     tracker = OffsetTracker()
-    gen = tracker.add(TP, 0)
-    tracker.seal(TP, 0, gen)
+    _open(tracker, 0).seal()
     tracker.committed(tracker.to_commit())
     assert tracker.to_commit() == {}
-    tracker.add(TP, 1)
+    unit = _open(tracker, 1)
     tracker.drop([TP])
-    assert tracker.output_sent(TP, 1, gen) is False
+    assert not unit.live
     assert tracker.unfinished == 0
 
 
 def test_offsets_of_a_failed_commit_are_offered_again() -> None:
     tracker = OffsetTracker()
-    gen = tracker.add(TP, 0)
-    tracker.seal(TP, 0, gen)
+    _open(tracker, 0).seal()
     tracker.committed(tracker.to_commit())
     tracker.commit_failed([TP])
     assert tracker.to_commit() == {TP: 1}
@@ -54,21 +71,19 @@ def test_work_from_before_a_revocation_cannot_finish_the_new_owners_offsets() ->
     """Offset 7 is in flight when the partition is lost; it comes back and 7 is fetched again.
     The old copy finishing must not let the commit pass the new copy, still in flight."""
     tracker = OffsetTracker()
-    old = tracker.add(TP, 7)
+    old = _open(tracker, 7)
     tracker.drop([TP])
-    new = tracker.add(TP, 7)
-    assert new != old
-    assert tracker.output_sent(TP, 7, old) is False
-    tracker.seal(TP, 7, old)
+    new = _open(tracker, 7)
+    assert not old.live and new.live
+    old.seal()
     assert tracker.to_commit() == {}
-    tracker.seal(TP, 7, new)
+    new.seal()
     assert tracker.to_commit() == {TP: 8}
 
 
 def test_an_offset_fetched_again_after_it_was_done_is_not_tracked_twice() -> None:
     tracker = OffsetTracker()
-    gen = tracker.add(TP, 3)
-    tracker.seal(TP, 3, gen)
-    tracker.add(TP, 3)
+    _open(tracker, 3).seal()
+    assert tracker.open(TP, 3) is None
     assert tracker.unfinished == 0
     assert tracker.to_commit() == {TP: 4}

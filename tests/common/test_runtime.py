@@ -21,11 +21,11 @@ import pytest
 from confluent_kafka import Consumer, TopicPartition
 
 from schemas import DeadLetter, RawPermit
-from services.common import runtime
+from services.common import confluent
 from services.common.config import KafkaSettings, RuntimeSettings
 from services.common.kafka import consumer_config, create_topics
 from services.common.messages import Output
-from services.common.runtime import Stage
+from services.common.stage import AsyncStage, MessageStage
 from tests.support.kafka import publish, read_topic, running_stage
 from tests.support.toy import TOY_OUT, echo, permit_json, slow_async_stage, toy_stage
 
@@ -134,7 +134,9 @@ def test_a_failing_handler_is_retried_until_it_recovers_with_one_traceback_per_s
             raise ConnectionError("connection refused\n\tIs the server running?")
         return echo(permit)
 
-    stage = Stage(name="toy", inputs={"permits.raw": RawPermit}, handle=database_down_for_a_while)
+    stage = MessageStage(
+        name="toy", inputs={"permits.raw": RawPermit}, handle=database_down_for_a_while
+    )
     inputs = [permit_json(i) for i in range(5)]
     publish(toy_kafka, "permits.raw", inputs)
     with caplog.at_level(logging.INFO), running_stage(stage, toy_kafka):
@@ -165,8 +167,8 @@ def test_an_outage_under_many_messages_in_flight_logs_one_traceback_and_one_reco
             raise ConnectionError("connection refused")
         return echo(permit)
 
-    stage = Stage(
-        name="toy-async", inputs={"permits.raw": RawPermit}, handle_async=database_down_for_a_while
+    stage = AsyncStage(
+        name="toy-async", inputs={"permits.raw": RawPermit}, handle=database_down_for_a_while
     )
     inputs = [permit_json(i) for i in range(50)]
     publish(toy_kafka, "permits.raw", inputs)
@@ -284,7 +286,7 @@ def test_a_full_async_stage_stays_in_its_group_longer_than_max_poll_interval(
         fast = {"session.timeout.ms": 6_000, "max.poll.interval.ms": 6_000}
         return {**consumer_config(*args), **fast}
 
-    monkeypatch.setattr(runtime, "consumer_config", short_poll_interval)
+    monkeypatch.setattr(confluent, "consumer_config", short_poll_interval)
     inputs = [permit_json(i) for i in range(4)]
     publish(toy_kafka, "permits.raw", inputs)
     stage = slow_async_stage(9.0, {})  # two rounds of two slots, each past the interval

@@ -14,11 +14,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient
 
 from schemas import DeadLetter, RawPermit
-from services.common import runtime
+from services.common import confluent, dead_letters
 from services.common.config import KafkaSettings, RuntimeSettings
 from services.common.kafka import (
     consumer_config,
@@ -27,7 +26,7 @@ from services.common.kafka import (
     set_topic_config,
 )
 from services.common.messages import Output
-from services.common.runtime import Stage
+from services.common.stage import AsyncStage, BatchStage, MessageStage, Stage
 from tests.support.kafka import publish, read_topic, running_stage
 from tests.support.toy import TOY_OUT, echo, permit_json, toy_stage
 
@@ -153,10 +152,10 @@ def test_outputs_undeliverable_past_the_delivery_timeout_are_sent_again_until_th
     """The output topic is missing for longer than delivery.timeout.ms (a bad redeploy): every
     delivery fails, and none of the outputs may be lost once the topic is back."""
 
-    def short_delivery_timeout(*args: Any) -> Producer:
-        return Producer({**producer_config(*args), "delivery.timeout.ms": 1_500})
+    def short_delivery_timeout(*args: Any) -> dict[str, Any]:
+        return {**producer_config(*args), "delivery.timeout.ms": 1_500}
 
-    monkeypatch.setattr(runtime, "make_producer", short_delivery_timeout)
+    monkeypatch.setattr(confluent, "producer_config", short_delivery_timeout)
     kafka = toy_kafka
     inputs = [permit_json(i) for i in range(200)]
     admin = AdminClient({"bootstrap.servers": kafka.bootstrap_servers})
@@ -196,7 +195,7 @@ def _poison_batch_stage(dependencies_up: bool) -> Stage:
             raise OverflowError("date value out of range")
         return [echo(p) for p in permits]
 
-    return Stage(
+    return BatchStage(
         name="toy-batch",
         inputs={"permits.raw": RawPermit},
         handle_batch=handle_batch,
@@ -246,10 +245,10 @@ def test_messages_that_failed_through_an_outage_are_not_dead_lettered_when_it_en
             raise ConnectionError("the database system is starting up")
         return echo(permit)
 
-    stage = Stage(
+    stage = AsyncStage(
         name="toy-async",
         inputs={"permits.raw": RawPermit},
-        handle_async=database_down_for_three_seconds,
+        handle=database_down_for_three_seconds,
         dependencies_up=lambda: time.monotonic() - started >= 2.5,
     )
     inputs = [permit_json(i) for i in range(50)]
@@ -266,7 +265,7 @@ def _stuck_stage(dependencies: list[bool]) -> Stage:
     def handle(permit: RawPermit) -> Sequence[Output]:
         raise ValueError("Exceeds the limit (4300 digits) for integer string conversion")
 
-    return Stage(
+    return MessageStage(
         name="toy",
         inputs={"permits.raw": RawPermit},
         handle=handle,
@@ -303,7 +302,7 @@ def test_a_partition_lost_with_a_full_backlog_does_not_handle_the_stale_backlog(
         fast = {"session.timeout.ms": 6_000, "max.poll.interval.ms": 6_000}
         return {**consumer_config(*args), **fast}
 
-    monkeypatch.setattr(runtime, "consumer_config", short_poll_interval)
+    monkeypatch.setattr(confluent, "consumer_config", short_poll_interval)
     calls = Counter[str]()
 
     async def slow_then_blocking(permit: RawPermit) -> Sequence[Output]:
@@ -314,7 +313,7 @@ def test_a_partition_lost_with_a_full_backlog_does_not_handle_the_stale_backlog(
             time.sleep(8)  # blocks the loop past max.poll.interval.ms: the partitions are lost
         return echo(permit)
 
-    stalling = Stage(name="toy", inputs={"permits.raw": RawPermit}, handle_async=slow_then_blocking)
+    stalling = AsyncStage(name="toy", inputs={"permits.raw": RawPermit}, handle=slow_then_blocking)
     inputs = [permit_json(i) for i in range(400)]
     with (
         caplog.at_level(logging.INFO),
@@ -341,7 +340,7 @@ def test_a_stop_during_an_outage_is_prompt_and_the_input_is_redone_after_restart
     def database_down(permit: RawPermit) -> Sequence[Output]:
         raise ConnectionError("connection refused")
 
-    stage = Stage(name="toy", inputs={"permits.raw": RawPermit}, handle=database_down)
+    stage = MessageStage(name="toy", inputs={"permits.raw": RawPermit}, handle=database_down)
     publish(toy_kafka, "permits.raw", [permit_json(1)])
     settings = RuntimeSettings(commit_interval_s=0.2)
     with running_stage(stage, toy_kafka, settings):
@@ -361,13 +360,13 @@ def test_a_dlq_record_its_reader_keeps_failing_on_is_never_dead_lettered_again(
     def handle_batch(letters: Sequence[DeadLetter]) -> list[Sequence[Output]]:
         raise ValueError("a bug in the DLQ writer")
 
-    stage = Stage(
+    stage = BatchStage(
         name="toy-dlq-reader",
         inputs={"permits.dlq": DeadLetter},
         handle_batch=handle_batch,
         dependencies_up=lambda: True,
     )
-    letter = runtime.dead_letter("toy", "permits.raw", 0, 7, b"k", b"garbage", "not JSON")
+    letter = dead_letters.dead_letter("toy", "permits.raw", 0, 7, b"k", b"garbage", "not JSON")
     publish(toy_kafka, "permits.dlq", [(letter.key, letter.value.model_dump_json().encode())])
     settings = RuntimeSettings(commit_interval_s=0.2, poison_attempts=2, liveness_timeout_s=2)
     with running_stage(stage, toy_kafka, settings) as reader:

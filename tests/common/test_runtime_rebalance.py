@@ -21,7 +21,7 @@ from confluent_kafka.admin import AdminClient
 
 from services.common.config import KafkaSettings, RuntimeSettings
 from services.common.kafka import create_topics
-from services.common.runtime import Stage
+from services.common.stage import Stage
 from tests.support.kafka import running_stage
 from tests.support.toy import TOY_OUT, permit_json, slow_async_stage, toy_stage
 

@@ -30,7 +30,6 @@ from services.categorizer.rule_book import load_rules
 from services.categorizer.service import build_stage
 from services.common.config import KafkaSettings
 from services.common.messages import BadInput
-from services.common.runtime import decode
 
 PERMITS = 2_000
 BOUNDED = Scenario(
@@ -82,7 +81,7 @@ def test_the_poison_stream_holds_garbage_of_every_kind_the_runtime_refuses(
     accepted: Counter[str] = Counter()
     for message in poison:
         try:
-            decode(stage, Topic.RAW.value, message.value)
+            stage.decode(Topic.RAW.value, message.value)
         except BadInput:
             refused[message.label] += 1
         else:

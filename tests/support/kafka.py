@@ -12,7 +12,8 @@ from confluent_kafka import Consumer, KafkaException, Producer
 from confluent_kafka.admin import AdminClient
 
 from services.common.config import KafkaSettings, RuntimeSettings
-from services.common.runtime import Stage, StreamRuntime
+from services.common.runtime import StreamRuntime
+from services.common.stage import Stage
 
 
 def publish(

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from schemas import RawPermit
 from services.common.messages import BadInput, Output
-from services.common.runtime import Stage
+from services.common.stage import AsyncStage, MessageStage
 
 TOY_OUT = "toy.out"
 DELAY_S = float(os.environ.get("TOY_DELAY_S", "0"))  # worker processes: slow the stage down
@@ -23,18 +23,18 @@ def echo(permit: RawPermit) -> Sequence[Output]:
     return [Output(TOY_OUT, permit.key, permit)]
 
 
-def toy_stage() -> Stage:
-    return Stage(name="toy", inputs={"permits.raw": RawPermit}, handle=echo)
+def toy_stage() -> MessageStage[RawPermit]:
+    return MessageStage(name="toy", inputs={"permits.raw": RawPermit}, handle=echo)
 
 
-def slow_async_stage(delay_s: float, slow_keys: dict[str, float]) -> Stage:
+def slow_async_stage(delay_s: float, slow_keys: dict[str, float]) -> AsyncStage[RawPermit]:
     """An I/O-bound stage: every message waits ``delay_s``, listed keys wait longer."""
 
     async def handle(permit: RawPermit) -> Sequence[Output]:
         await asyncio.sleep(slow_keys.get(permit.key, delay_s))
         return [Output(TOY_OUT, permit.key, permit)]
 
-    return Stage(name="toy-async", inputs={"permits.raw": RawPermit}, handle_async=handle)
+    return AsyncStage(name="toy-async", inputs={"permits.raw": RawPermit}, handle=handle)
 
 
 def permit_json(i: int, prefix: str = "P") -> tuple[str, bytes]:
