@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
@@ -144,34 +146,49 @@ class _TextChecked(BaseModel):
     instead of one per field: decoding is most of what a stage spends on a message, and
     eighteen per-field validators were half of decoding a permit."""
 
-    # (field name, optional) of each text field; set per class.
-    __text_fields__: ClassVar[tuple[tuple[str, bool], ...]] = ()
+    # The text fields of the class, and the optional ones among them; set per class.
+    __text_fields__: ClassVar[tuple[str, ...]] = ()
+    __optional_texts__: ClassVar[frozenset[str]] = frozenset()
+    __read_texts__: ClassVar[itemgetter[Any] | None] = None
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         super().__pydantic_init_subclass__(**kwargs)
-        cls.__text_fields__ = tuple(
-            (name, mark.optional)
+        marks = [
+            (name, mark)
             for name, info in cls.model_fields.items()
             for mark in info.metadata
             if isinstance(mark, _Text)
+        ]
+        cls.__text_fields__ = tuple(name for name, _ in marks)
+        cls.__optional_texts__ = frozenset(name for name, mark in marks if mark.optional)
+        names = cls.__text_fields__
+        # Every text value as a tuple in one C call, however many fields there are (a lone
+        # field is read twice so that the getter still returns a tuple).
+        cls.__read_texts__ = (
+            itemgetter(*names, *names)
+            if len(names) == 1
+            else (itemgetter(*names) if names else None)
         )
 
     @model_validator(mode="after")
     def _texts(self) -> Any:
+        read_texts = self.__read_texts__
+        if read_texts is None:
+            return self
         values = self.__dict__
-        for name, optional in self.__text_fields__:
-            value = values[name]
-            if value is None:
-                continue
-            if "\x00" in value:
-                raise PydanticCustomError(
-                    "nul_character",
-                    "{field} contains a NUL (0x00) character; fix the scraper and replay",
-                    {"field": name},
-                )
-            if optional and not value:
-                values[name] = None  # frozen: set before anyone can see the model
+        texts = read_texts(values)
+        if "" in texts:
+            for name in self.__optional_texts__:
+                if values[name] == "":
+                    values[name] = None  # frozen: set before anyone can see the model
+        if "\x00" in "".join(filter(None, texts)):
+            name = next(n for n in self.__text_fields__ if "\x00" in (values[n] or ""))
+            raise PydanticCustomError(
+                "nul_character",
+                "{field} contains a NUL (0x00) character; fix the scraper and replay",
+                {"field": name},
+            )
         return self
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 
 from prometheus_client import Counter
@@ -63,9 +63,11 @@ def build_stage(
     """Freshness is judged as of the permit's ``scraped_at``; ``clock`` when it has none.
     Without ``registry`` the rules' builder list alone decides (no database)."""
 
+    discarded = cache(DISCARDED.labels)  # .labels() is costly once per permit
+
     def output(result: CategorizedPermit | DiscardedPermit) -> list[Output]:
         if isinstance(result, DiscardedPermit):
-            DISCARDED.labels(result.reason).inc()
+            discarded(result.reason).inc()
             return [Output(Topic.DISCARDED.value, result.key, result)]
         return [Output(Topic.CATEGORIZED.value, result.key, result)]
 

@@ -7,15 +7,16 @@ client: they are importable and testable on their own.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ValidationError
 
 
-@dataclass(frozen=True)
-class Output:
-    """One message a handler wants produced. ``topic`` is the logical name (no prefix)."""
+class Output(NamedTuple):
+    """One message a handler wants produced. ``topic`` is the logical name (no prefix).
+
+    A named tuple, not a frozen dataclass: handlers make one per message, and a frozen
+    dataclass costs several times as much to build."""
 
     topic: str
     key: str

@@ -42,7 +42,7 @@ class _Track:
 class Unit:
     """Inputs of one partition handled together, with the outputs they still owe."""
 
-    __slots__ = ("_track", "last", "outputs", "sealed", "size")
+    __slots__ = ("_track", "last", "live", "outputs", "sealed", "size")
 
     def __init__(self, track: _Track, offset: int) -> None:
         self._track = track
@@ -50,11 +50,7 @@ class Unit:
         self.size = 1
         self.outputs = 0  # produced, not yet acknowledged
         self.sealed = False  # the handler has finished: no more outputs will come
-
-    @property
-    def live(self) -> bool:
-        """Still this member's: False once its partition was revoked or lost."""
-        return self._track.live
+        self.live = True  # still this member's: False once its partition was revoked or lost
 
     def extend(self, offset: int) -> None:
         """Take in the partition's next input (same batch)."""
@@ -100,6 +96,8 @@ class OffsetTracker:
             track = self._parts.pop(tp, None)
             if track is not None:
                 track.live = False
+                for unit in track.units:
+                    unit.live = False
                 self.unfinished -= sum(u.size for u in track.units)
 
     def to_commit(self, tps: list[TopicPartition] | None = None) -> dict[TopicPartition, int]:

@@ -56,7 +56,8 @@ class StreamRuntime:
         self.broker = broker
         self.settings = settings
         self.group_id = group_id or f"{kafka.group_prefix}.{stage.name}"
-        self._by_physical = {broker.topic(t): t for t in stage.inputs}
+        # Physical topic name → the logical name the stage knows it by.
+        self.logical = {broker.topic(t): t for t in stage.inputs}
         self.tracker = OffsetTracker()
         self.failures = HandlerFailures(stage.name, stage.dependencies_up, settings.poison_attempts)
         self.stopping = False
@@ -113,7 +114,7 @@ class StreamRuntime:
         self._deliveries = Deliveries(
             self.stage.name, self._producer, self.broker.topic, self.settings, self._letter_for
         )
-        self._consumer.subscribe(list(self._by_physical), self)
+        self._consumer.subscribe(list(self.logical), self)
         self.started = True
 
     def close(self) -> None:
@@ -177,11 +178,11 @@ class StreamRuntime:
             return
         topics = Counter(r.topic() for r in records)
         for physical, n in topics.items():
-            self._consumed(self._by_physical.get(physical or "", physical)).inc(n)
+            self._consumed(self.logical.get(physical or "", physical)).inc(n)
 
     def topic_of(self, record: Record) -> str:
         physical = record.topic() or ""
-        return self._by_physical.get(physical, physical)
+        return self.logical.get(physical, physical)
 
     def decode(self, record: Record) -> Any:
         return self.stage.decode(self.topic_of(record), record.value())
@@ -268,7 +269,7 @@ class StreamRuntime:
         self.tracker.commit_failed(partitions)
 
     def lag(self, partition: TopicPartition, records: int) -> None:
-        logical = self._by_physical.get(partition[0])
+        logical = self.logical.get(partition[0])
         if logical is not None:
             metrics.CONSUMER_LAG.labels(self.stage.name, logical, str(partition[1])).set(records)
 

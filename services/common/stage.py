@@ -39,24 +39,35 @@ class _StageBase(Generic[In]):
     # failing while this is True is failing on the message, not on an outage, and the message
     # goes to the DLQ. None: unknown, so every failure may be an outage and is retried.
     dependencies_up: Callable[[], bool] | None = None
+    _validators: dict[str, Callable[[bytes], In]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # pydantic-core's JSON validator of each topic's model, called without the
+        # model_validate_json wrapper: this runs once per message.
+        validators = {t: m.__pydantic_validator__.validate_json for t, m in self.inputs.items()}
+        object.__setattr__(self, "_validators", validators)
 
     def decode(self, topic: str, value: bytes | None) -> In:
         """Bytes of ``topic`` → its model, or BadInput with a reason a scraper author can act
         on."""
+        if value is not None and len(value) <= self.max_message_bytes:
+            try:
+                return self._validators[topic](value)
+            except ValidationError as exc:
+                raise BadInput(_why_invalid(value, exc)) from exc
         if value is None:
             raise BadInput("empty message (no value)")
-        if len(value) > self.max_message_bytes:
-            raise BadInput(
-                f"message is {len(value):,} bytes, over the {self.max_message_bytes:,} byte limit"
-            )
-        try:
-            return self.inputs[topic].model_validate_json(value)
-        except ValidationError as exc:
-            try:
-                value.decode("utf-8")
-            except UnicodeDecodeError as not_utf8:
-                raise BadInput(f"not UTF-8: {not_utf8}") from exc
-            raise BadInput(describe_validation_error(exc)) from exc
+        raise BadInput(
+            f"message is {len(value):,} bytes, over the {self.max_message_bytes:,} byte limit"
+        )
+
+
+def _why_invalid(value: bytes, exc: ValidationError) -> str:
+    try:
+        value.decode("utf-8")
+    except UnicodeDecodeError as not_utf8:
+        return f"not UTF-8: {not_utf8}"
+    return describe_validation_error(exc)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -17,7 +17,7 @@ from schemas.topics import Topic
 from services.common.failures import key_of
 from services.common.messages import BadInput, Outputs
 from services.common.offsets import Unit
-from services.common.port import Record
+from services.common.port import Record, TopicPartition
 from services.common.retry import Backoff, GaveUp, retrying
 from services.common.runtime import StreamRuntime
 from services.common.stage import BatchStage, MessageStage
@@ -62,22 +62,23 @@ class SyncLoop:
 
     def _handle(self, records: Sequence[Record]) -> None:
         runtime = self.runtime
-        units: dict[tuple[str | None, int | None], Unit | None] = {}
+        open_unit, decode, logical = runtime.tracker.open, self.stage.decode, runtime.logical
+        units: dict[TopicPartition, Unit | None] = {}
         taken: list[_Taken] = []
         for record in records:
-            tp = (record.topic(), record.partition())
+            tp = (record.topic() or "", record.partition() or 0)
             offset = record.offset() or 0
-            unit = units.get(tp)
-            if unit is None:
-                if tp in units:
+            if tp in units:
+                unit = units[tp]
+                if unit is None:
                     continue  # committable already: a re-fetch of finished work
-                unit = units[tp] = runtime.tracker.open((tp[0] or "", tp[1] or 0), offset)
+                unit.extend(offset)
+            else:
+                unit = units[tp] = open_unit(tp, offset)
                 if unit is None:
                     continue
-            else:
-                unit.extend(offset)
             try:
-                taken.append((record, unit, runtime.decode(record)))
+                taken.append((record, unit, decode(logical.get(tp[0], tp[0]), record.value())))
             except BadInput as exc:
                 runtime.finish(unit, record, exc)
         if taken:
@@ -94,16 +95,19 @@ class SyncLoop:
                 unit.seal()
 
     def _handle_each(self, stage: MessageStage[Any], taken: list[_Taken]) -> None:
-        handle, finish = stage.handle, self.runtime.finish
+        handle, finish, send = stage.handle, self.runtime.finish, self.runtime.deliveries.send
         for record, unit, value in taken:
             try:
-                result: Result = handle(value)
+                outputs = handle(value)
             except BadInput as exc:
-                result = exc
+                finish(unit, record, exc)
+                continue
             except Exception as exc:
                 call = partial(_guard, handle, value)
-                result = self._until_done(call, record, value, first_error=exc)
-            finish(unit, record, result)
+                finish(unit, record, self._until_done(call, record, value, first_error=exc))
+                continue
+            if outputs and unit.live:
+                send(unit, record, outputs)
 
     def _handle_batch(self, stage: BatchStage[Any], taken: list[_Taken]) -> None:
         """The whole batch while it works; through an outage, the whole batch again; but when

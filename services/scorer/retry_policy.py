@@ -11,17 +11,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from schemas import EnrichedPermit, RetryRequest
+from services.common.retry import Backoff
 from services.scorer.settings import ScorerSettings
 
 
-def jittered(delay_s: float, rng: random.Random) -> float:
-    """Somewhere in the upper half of ``delay_s``: callers that failed together spread out."""
-    return rng.uniform(delay_s / 2, delay_s)
-
-
 def backoff_delay(attempt: int, base_s: float, max_s: float, rng: random.Random) -> float:
-    """Wait after failed attempt number ``attempt`` (1-based) of one scoring pass."""
-    return jittered(min(max_s, base_s * 2 ** (attempt - 1)), rng)
+    """Wait after failed attempt number ``attempt`` (1-based) of one scoring pass, jittered so
+    leads that failed together spread out."""
+    return Backoff(base_s, max_s, jitter=rng).delay(attempt)
 
 
 @dataclass(frozen=True)
@@ -42,9 +39,9 @@ class RescorePolicy:
             max_attempts=settings.rescore_max_attempts,
         )
 
-    def delay_after(self, attempt: int) -> float:
-        """Nominal wait after failed pass number ``attempt`` (1-based), before jitter."""
-        return min(self.max_delay_s, self.first_delay_s * self.backoff ** (attempt - 1))
+    def delay_after(self, attempt: int, rng: random.Random | None = None) -> float:
+        """Wait after failed pass number ``attempt`` (1-based): nominal, or jittered by ``rng``."""
+        return Backoff(self.first_delay_s, self.max_delay_s, self.backoff, rng).delay(attempt)
 
     def next_request(
         self,
@@ -57,7 +54,7 @@ class RescorePolicy:
         """The request that brings the lead back after failed pass ``attempt``; None = give up."""
         if attempt >= self.max_attempts:
             return None
-        due_at = now + timedelta(seconds=jittered(self.delay_after(attempt), rng))
+        due_at = now + timedelta(seconds=self.delay_after(attempt, rng))
         return RetryRequest(lead=lead, attempt=attempt, due_at=due_at, last_error=error[:2000])
 
 

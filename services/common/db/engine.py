@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 from pathlib import Path
 
 from alembic.config import Config
@@ -12,6 +13,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+
+from services.common.retry import Backoff, GaveUp, retrying
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # A service started during a database restart (or before it, in a rollout) waits this long
@@ -119,21 +122,22 @@ def require_current_schema(engine: Engine, *, wait_s: float = STARTUP_WAIT_S) ->
 
 def _revision_once_reachable(engine: Engine, wait_s: float) -> str | None:
     deadline = time.monotonic() + wait_s
-    delay = 0.5
-    while True:
-        try:
-            return current_revision(engine)
-        except OperationalError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-            where = engine.url.render_as_string(hide_password=True)
-            if time.monotonic() + delay > deadline:
-                waited = f" after {wait_s:.0f} s" if wait_s else ""
-                raise DatabaseUnreachable(
-                    f"database {where} not reachable{waited}: {reason}"
-                ) from None
-            log.warning(
-                "database not reachable yet, waiting",
-                extra={"database": where, "error": reason, "retry_in_s": delay},
-            )
-            time.sleep(delay)
-            delay = min(delay * 2, _STARTUP_RETRY_MAX_S)
+    where = engine.url.render_as_string(hide_password=True)
+
+    def unreachable(exc: Exception, attempt: int, delay: float) -> bool:
+        if not isinstance(exc, OperationalError):
+            raise exc
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        if time.monotonic() + delay > deadline:
+            waited = f" after {wait_s:.0f} s" if wait_s else ""
+            raise DatabaseUnreachable(f"database {where} not reachable{waited}: {reason}") from None
+        log.warning(
+            "database not reachable yet, waiting",
+            extra={"database": where, "error": reason, "retry_in_s": delay},
+        )
+        return False
+
+    backoff = Backoff(0.5, _STARTUP_RETRY_MAX_S)
+    revision = retrying(partial(current_revision, engine), backoff, unreachable, time.sleep)
+    assert not isinstance(revision, GaveUp)  # unreachable() raises instead of giving up
+    return revision
