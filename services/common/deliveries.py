@@ -27,10 +27,11 @@ from services.common.port import (
     Record,
     RecordRefused,
 )
+from services.common.retry import Backoff
 
 log = logging.getLogger("services.common.runtime")
 
-_RESEND_BACKOFF_MAX_S = 30.0
+_RESEND_BACKOFF = Backoff(0.5, 30.0)
 
 
 @dataclass
@@ -147,7 +148,7 @@ class Deliveries:
             return
         if too_large and now - failed.first_failed_at >= self._settings.refused_record_grace_s:
             failed.payload = halve_original(failed.payload, err.str())
-        failed.not_before = now + min(0.5 * 2 ** (failed.attempts - 1), _RESEND_BACKOFF_MAX_S)
+        failed.not_before = now + _RESEND_BACKOFF.delay(failed.attempts)
         if failed.attempts == 1 or failed.attempts % 10 == 0:
             log.warning(
                 "delivery failed; its input stays uncommitted until it is sent",
