@@ -76,7 +76,7 @@ def endpoints_down(endpoints: int = 1_000, leads: int = 60, samples: int = 10) -
     """The notifier's RSS while every delivery to ``endpoints`` dead endpoints is retried."""
     from sqlalchemy import func, select
 
-    from services.common.db.tables import webhook_attempts
+    from services.common.db.tables.notifier import webhook_attempts
     from tests.notifier.seeds import store
     from tests.store.factories import scored_lead
 

@@ -31,8 +31,8 @@ from services.categorizer.builders import (
     says_not_builder,
 )
 from services.categorizer.rule_book import Rules
-from services.common.db.tables import builder_observations as _OBSERVATIONS
-from services.common.db.tables import builder_overrides as _OVERRIDES
+from services.common.db.tables.builder_registry import builder_observations as _OBSERVATIONS
+from services.common.db.tables.builder_registry import builder_overrides as _OVERRIDES
 
 T = TypeVar("T")
 

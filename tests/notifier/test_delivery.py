@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from standardwebhooks import Webhook
 
 from schemas import Category, ScoredLead, TradeGroup
-from services.common.db.tables import webhook_deliveries
+from services.common.db.tables.notifier import webhook_deliveries
 from services.exporter.api_models import LeadOut
 from services.exporter.queries import fetch_lead
 from tests.notifier.conftest import NotifierProcess, wait_until
