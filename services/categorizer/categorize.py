@@ -14,14 +14,14 @@ from services.categorizer.builders import (
     KnownBuilders,
     Observation,
     allowed,
-    built_in_builder,
     firm_of,
     normalise_name,
     permit_date,
     registry_flag,
 )
-from services.categorizer.phrases import Hit, words
 from services.categorizer.rule_book import JunkScope, PhraseGroup, Rules
+from services.common.phrases import Hit, words
+from services.common.production_builders import built_in_builder
 
 STAGE = "categorizer"
 # Structured fields read as evidence, in the order they are trusted for residential/commercial.
@@ -459,7 +459,7 @@ def _production_builder(
         name = getattr(permit, name_field)
         if not name:
             continue
-        found = built_in_builder(rules, name)
+        found = built_in_builder(rules.builder_names, name)
         if found is not None and (found.listed or not allowed(builders, name)):
             return f"{found} in {name_field}"
     if builders is not None:
