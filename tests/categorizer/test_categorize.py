@@ -3,30 +3,23 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
 
 import pytest
 
-from schemas.discards import DiscardedPermit
-from schemas.permits import CategorizedPermit, RawPermit
 from schemas.taxonomy import Category, TradeGroup
 from services.categorizer.categorize import (
     FLAG_ISSUED_DATE_UNKNOWN,
     categorize,
 )
 from services.categorizer.rule_book import Rules
-from tests.categorizer.conftest import AS_OF, make_permit
-
-
-def kept(result: CategorizedPermit | DiscardedPermit) -> CategorizedPermit:
-    assert isinstance(result, CategorizedPermit), getattr(result, "detail", result)
-    return result
-
-
-def dropped(result: CategorizedPermit | DiscardedPermit) -> DiscardedPermit:
-    assert isinstance(result, DiscardedPermit), f"kept as {result.categorization.category}"
-    return result
-
+from tests.categorizer.conftest import (
+    AS_OF,
+    cary_permit,
+    confidence,
+    dropped,
+    kept,
+    make_permit,
+)
 
 # ----------------------------------- words, never substrings (docs/categorizer.md, "Categorising")
 
@@ -197,133 +190,6 @@ def test_the_portal_residential_class_beats_commercial_words(rules: Rules) -> No
     assert result.categorization.category is Category.ADDITION
 
 
-# ---------------------------------------------------------------- discards
-
-
-@pytest.mark.parametrize(
-    ("description", "fields", "reason"),
-    [
-        (
-            "Replacement of complete existing central heat and air system, without duct work",
-            {"work_type": "Change Out"},
-            "junk:like_for_like",
-        ),
-        (
-            "Water heater replacement to existing residence only. Like for like.",
-            {},
-            "junk:water_heater",
-        ),
-        ("replacement of main and sub panel to existing townhome only", {}, "junk:panel"),
-        (
-            "Repair/ Replace Sewer Yard Line to Existing Commercial Property.",
-            {},
-            "junk:sewer_repair",
-        ),
-        ("Total demo of home. Circa 1957", {}, "junk:demolition"),
-        ("Home Builders Loop. Refer # 2015-042164 BP.", {}, "junk:temporary"),
-        ("Temporary Meter Loop", {}, "junk:temporary"),
-        (
-            "New internally illuminated channel letter wall sign",
-            {"permit_class": "Sign Permit"},
-            "junk:signage",
-        ),
-        (
-            "Tenant Finish-Out for Personal Services",
-            {"permit_class": "C-1001 Commercial Finish Out"},
-            "junk:tenant_finish_out",
-        ),
-        ("New construction of a detached carport.", {}, "junk:carport"),
-        ("CONCRETE PAD AND SHED INSTALLATION", {}, "junk:shed"),
-        (
-            "Fire damage. Replace roof, siding, sheetrock, windows, and doors throughout.",
-            {},
-            "junk:damage_repair",
-        ),
-    ],
-)
-def test_junk_projects_are_discarded_with_their_kind(
-    rules: Rules, description: str, fields: dict[str, str], reason: str
-) -> None:
-    result = dropped(categorize(make_permit(description, **fields), rules, AS_OF))
-    assert result.reason == reason
-    assert result.stage == "categorizer"
-    assert result.categorization is not None
-    assert result.detail
-
-
-@pytest.mark.parametrize(
-    "description",
-    [
-        "Repair existing foundation.",  # foundation and slab repair are $15-40k jobs
-        "Install new mini split hvac system only.",  # new equipment, not a change-out
-        "Interior remodel, to include drywall repairs, replace water heater, new can lights.",
-        "Change out main electrical breaker from 100 amp to 125 amp and add 240 volt circuit "
-        "for EV charging station.",
-        "**partial demo**addition of a dining room, bedroom, bathroom and closet",
-        "Replace water yard line to existing residence only",
-    ],
-)
-def test_real_work_that_merely_mentions_junk_words_is_kept(rules: Rules, description: str) -> None:
-    kept(categorize(make_permit(description), rules, AS_OF))
-
-
-def test_production_builders_are_discarded_custom_builders_are_not(rules: Rules) -> None:
-    description = "New 2-story single-family residence, attached garage, covered entry porch."
-    for contractor in ("KB Home", "D R Horton Homes", "Pacesetter Homes, llc", "PSW Homes, LLC"):
-        result = dropped(
-            categorize(make_permit(description, contractor_name=contractor), rules, AS_OF)
-        )
-        assert result.reason == "production_builder", contractor
-    for contractor in (
-        "Precise Custom Homes Inc",
-        "Butterfield Custom Homes, LLC",
-        "MX3 Investments",
-    ):
-        kept(categorize(make_permit(description, contractor_name=contractor), rules, AS_OF))
-
-
-def test_the_volume_builder_flag_counts_and_its_negation_does_not(rules: Rules) -> None:
-    flagged = make_permit(
-        "New 1-story single-family residence, attached garage. **VOL BUILD PROJECT**"
-    )
-    assert dropped(categorize(flagged, rules, AS_OF)).reason == "production_builder"
-    negated = make_permit("**NOT VOLUME BUILDER**New 2-story single-family residence")
-    kept(categorize(negated, rules, AS_OF))
-
-
-def test_a_builder_name_outside_new_construction_is_not_a_production_builder(rules: Rules) -> None:
-    permit = make_permit("Repair existing foundation.", contractor_name="Centex House Leveling")
-    assert kept(categorize(permit, rules, AS_OF)).categorization.category is Category.FOUNDATION
-
-
-def test_no_address_and_no_parcel_is_invalid(rules: Rules) -> None:
-    permit = make_permit("Pool", property_address=None)
-    assert dropped(categorize(permit, rules, AS_OF)).reason == "invalid"
-    with_parcel = make_permit("Pool", property_address=None, parcel_id="10412024600")
-    kept(categorize(with_parcel, rules, AS_OF))
-
-
-def test_discard_precedence_is_invalid_builder_junk_stale(rules: Rules) -> None:
-    # A new KB Home house, a temporary loop, issued a year ago: each rule removed in turn.
-    old = date(2014, 12, 1)
-    everything = make_permit(
-        "Temporary Loop for new Construction. **VOL BUILD PROJECT**",
-        contractor_name="KB Home",
-        issued_date=old,
-        property_address=None,
-    )
-    assert dropped(categorize(everything, rules, AS_OF)).reason == "invalid"
-    builder = make_permit(
-        "New 2-story single-family residence **VOL BUILD PROJECT** temporary",
-        issued_date=old,
-    )
-    assert dropped(categorize(builder, rules, AS_OF)).reason == "production_builder"
-    junk = make_permit("Temporary Meter Loop", issued_date=old)
-    assert dropped(categorize(junk, rules, AS_OF)).reason == "junk:temporary"
-    stale = make_permit("Replace siding", issued_date=old)
-    assert dropped(categorize(stale, rules, AS_OF)).reason == "stale"
-
-
 # ---------------------------------------------------------------- freshness
 
 
@@ -350,175 +216,6 @@ def test_the_same_input_gives_the_same_output(rules: Rules) -> None:
     assert categorize(permit, rules, AS_OF) == categorize(permit, rules, AS_OF)
 
 
-# ---------------------------------------------------------------- the lot's owner
-
-
-def fort_worth_trade_permit(permit_type: str, subtype: str, owner: str, **fields: Any) -> RawPermit:
-    """A Fort Worth trade permit as the portal sends most of them: no description."""
-    values: dict[str, Any] = {
-        "jurisdiction": "fort_worth_tx",
-        "permit_number": "PE26-00001",
-        "permit_type": permit_type,
-        "work_type": subtype,
-        "owner_name": owner,
-    }
-    values.update(fields)
-    return make_permit(None, **values)
-
-
-def confidence(result: CategorizedPermit | DiscardedPermit) -> str:
-    assert result.categorization is not None
-    return next(
-        e.split()[0].removeprefix("confidence:")
-        for e in result.categorization.evidence
-        if e.startswith("confidence:")
-    )
-
-
-@pytest.mark.parametrize(
-    "owner",
-    ["D R HORTON - TEXAS LTD", "DRH", "LGI HOMES - TEXAS LLC", "HT HWY 114 DEVELOPMENT LP"],
-)
-def test_a_trade_sub_permit_on_a_builders_lot_is_the_builders_new_home(
-    rules: Rules, owner: str
-) -> None:
-    permit = fort_worth_trade_permit("Electrical", "Umbrella", owner)
-    result = dropped(categorize(permit, rules, AS_OF))
-    assert result.reason == "production_builder"
-    assert result.categorization is not None
-    assert result.categorization.category is Category.NEW_CONSTRUCTION
-    assert "owner_name" in result.detail or "owns the lot" in result.detail
-
-
-def test_a_named_builder_is_high_confidence_a_company_owned_lot_is_low(rules: Rules) -> None:
-    named = fort_worth_trade_permit("Plumbing", "Umbrella", "Lennar")
-    assert confidence(categorize(named, rules, AS_OF)) == "high"
-    land_bank = fort_worth_trade_permit("Mechanical", "Umbrella", "KLLB AIV LLC")
-    result = dropped(categorize(land_bank, rules, AS_OF))
-    assert result.categorization is not None
-    assert result.categorization.category is Category.NEW_CONSTRUCTION
-    assert confidence(result) == "low"
-
-
-@pytest.mark.parametrize(
-    ("owner", "category"),
-    [
-        ("GUTIERREZ, MARCELA", Category.HVAC),  # a homeowner's own trade job
-        ("ADVENTIST HEALTH SYSTEM INC", Category.COMMERCIAL_HVAC),  # a hospital's
-    ],
-)
-def test_a_trade_sub_permit_on_a_persons_or_an_institutions_lot_keeps_its_trade(
-    rules: Rules, owner: str, category: Category
-) -> None:
-    permit = fort_worth_trade_permit("Mechanical", "Umbrella", owner)
-    assert kept(categorize(permit, rules, AS_OF)).categorization.category is category
-
-
-def test_a_standalone_trade_permit_on_a_builders_lot_is_not_read_as_a_new_home(
-    rules: Rules,
-) -> None:
-    permit = fort_worth_trade_permit("Plumbing", "Standalone", "Perry Homes")
-    result = dropped(categorize(permit, rules, AS_OF))
-    assert result.reason == "production_builder"  # the builder's lot, the builder's job
-    assert result.categorization is not None
-    assert result.categorization.category is Category.PLUMBING
-
-
-def test_irrigation_on_a_builders_lot_without_description_is_the_builders(rules: Rules) -> None:
-    permit = fort_worth_trade_permit(
-        "Plumbing Backflow", "Standalone", "Darling Homes", permit_class="Irrigation and Backflow"
-    )
-    result = dropped(categorize(permit, rules, AS_OF))
-    assert result.reason == "production_builder"
-    assert result.categorization is not None
-    assert result.categorization.category is Category.OTHER
-
-
-def test_a_homeowners_described_project_on_a_lot_still_in_a_builders_name_is_kept(
-    rules: Rules,
-) -> None:
-    permit = make_permit("New in-ground swimming pool", owner_name="WALSH RANCHES DEVELOPMENT LP")
-    assert kept(categorize(permit, rules, AS_OF)).categorization.category is Category.POOL
-
-
-@pytest.mark.parametrize(
-    "owner",
-    ["GATEWAY CHURCH", "FORT WORTH ISD", "BAYLOR ALL SAINTS MEDICAL CTR", "HASLET, CITY OF"],
-)
-def test_an_institution_owning_the_property_makes_a_bare_trade_permit_commercial(
-    rules: Rules, owner: str
-) -> None:
-    permit = fort_worth_trade_permit("Plumbing", "Standalone", owner)
-    result = kept(categorize(permit, rules, AS_OF))
-    assert result.categorization.category is Category.COMMERCIAL_PLUMBING
-
-
-def test_the_portals_residential_class_outranks_the_owners_name(rules: Rules) -> None:
-    permit = fort_worth_trade_permit(
-        "Plumbing", "Standalone", "FIRST BAPTIST CHURCH", permit_class="Residential"
-    )
-    assert kept(categorize(permit, rules, AS_OF)).categorization.category is Category.PLUMBING
-
-
-# ---------------------------------------------------------------- the firm's trade name
-
-
-def cary_permit(application_type: str, contractor: str | None, **fields: Any) -> RawPermit:
-    """A Cary permit: no description, the application type and the general contractor."""
-    values: dict[str, Any] = {
-        "jurisdiction": "cary_nc",
-        "permit_number": "14 - 1",
-        "permit_type": application_type,
-        "contractor_name": contractor,
-        "owner_name": "ROBERT & CHRISTINE SMITH",
-        "issued_date": None,
-    }
-    values.update(fields)
-    return make_permit(None, **values)
-
-
-@pytest.mark.parametrize(
-    ("contractor", "category"),
-    [
-        ("GARUDA CUSTOM DECKS INC", Category.OUTDOOR_LIVING),
-        ("EVOLUTIONARY DECKING INC", Category.OUTDOOR_LIVING),
-        ("CARY TOWNE SIDING & PAINT", Category.SIDING),
-        ("POWERLIFT FOUNDATION REPAIR", Category.FOUNDATION),
-        ("Well Done Roofing Construction LLC", Category.ROOF),
-        ("BEAVER'S CONSTRUCTION COMPANY", Category.REMODEL),  # a general contractor says nothing
-        ("DYNAMIC PLUMBING INC", Category.REMODEL),  # a plumber's alteration: a bath remodel
-        (None, Category.REMODEL),
-    ],
-)
-def test_a_generic_alteration_takes_the_trade_of_the_firm_that_filed_it(
-    rules: Rules, contractor: str | None, category: Category
-) -> None:
-    permit = cary_permit("BLDG - RESIDENTIAL ALT/ADD", contractor)
-    assert kept(categorize(permit, rules, AS_OF)).categorization.category is category
-
-
-def test_the_description_outranks_the_firms_name(rules: Rules) -> None:
-    permit = make_permit("Replace water heater", contractor_name="Acme Decks & Patios LLC")
-    result = dropped(categorize(permit, rules, AS_OF))
-    assert result.reason == "junk:water_heater"
-
-
-def test_a_sign_company_on_an_electrical_permit_is_a_sign(rules: Rules) -> None:
-    permit = cary_permit("ELEC - NON-RESIDENTIAL ALTERATION", "CAROLINA SIGN & SERVICE")
-    result = dropped(categorize(permit, rules, AS_OF))
-    assert result.reason == "junk:signage"
-    # "Signature" and "Design" are other words, not signs
-    for contractor in ("TROPHY SIGNATURE REMODEL", "IMPERIAL DESIGN BUILDERS, INC"):
-        kept(categorize(cary_permit("BLDG - RESIDENTIAL ALT/ADD", contractor), rules, AS_OF))
-
-
-def test_a_backup_battery_is_solar_work(rules: Rules) -> None:
-    permit = make_permit(
-        "BACKUP BATTERY, MPU", permit_type="Residential Accessory Struct", work_type="New"
-    )
-    assert kept(categorize(permit, rules, AS_OF)).categorization.category is Category.SOLAR
-
-
 # ---------------------------------------------------------------- water and sewer types
 
 
@@ -537,17 +234,6 @@ def test_replacing_existing_water_sewer_lines_is_sewer_repair(rules: Rules) -> N
     assert result.reason == "junk:sewer_repair"
     assert result.categorization is not None
     assert result.categorization.category is Category.PLUMBING
-
-
-def test_a_person_named_last_name_first_is_not_a_builder_shape(rules: Rules) -> None:
-    permit = fort_worth_trade_permit(
-        "Residential Building Permit", "New", "HOMES, TAYLOR", permit_number="PB26-1"
-    )
-    kept(categorize(permit, rules, AS_OF))
-    company = fort_worth_trade_permit(
-        "Residential Building Permit", "New", "Riverside Homes, LLC", permit_number="PB26-2"
-    )
-    assert dropped(categorize(company, rules, AS_OF)).reason == "production_builder"
 
 
 @pytest.mark.parametrize(
