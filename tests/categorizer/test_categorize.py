@@ -7,19 +7,9 @@ from datetime import UTC, date, datetime
 import pytest
 
 from schemas.taxonomy import Category, TradeGroup
-from services.categorizer.categorize import (
-    FLAG_ISSUED_DATE_UNKNOWN,
-    categorize,
-)
+from services.categorizer.categorize import FLAG_ISSUED_DATE_UNKNOWN, categorize
 from services.categorizer.rule_book import Rules
-from tests.categorizer.conftest import (
-    AS_OF,
-    cary_permit,
-    confidence,
-    dropped,
-    kept,
-    make_permit,
-)
+from tests.categorizer.conftest import AS_OF, cary_permit, confidence, dropped, kept, make_permit
 
 # ----------------------------------- words, never substrings (docs/categorizer.md, "Categorising")
 

@@ -7,21 +7,9 @@ from datetime import date
 import pytest
 
 from schemas.taxonomy import Category
-from services.categorizer.categorize import (
-    categorize,
-)
+from services.categorizer.categorize import categorize
 from services.categorizer.rule_book import Rules
-from tests.categorizer.conftest import (
-    AS_OF,
-    dropped,
-    kept,
-    make_permit,
-)
-
-# ----------------------------------- words, never substrings (docs/categorizer.md, "Categorising")
-
-
-# ---------------------------------------------------------------- discards
+from tests.categorizer.conftest import AS_OF, dropped, kept, make_permit
 
 
 @pytest.mark.parametrize(
