@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 
 from schemas import RawPermit
 from services.common.db.engine import make_engine
-from services.common.db.tables import discarded_permits, scored_leads
+from services.common.db.tables.pipeline import discarded_permits, scored_leads
 from services.demo.pipeline import format_summary, run_demo
 from services.ingest.formats import read_permits
 

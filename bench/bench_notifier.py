@@ -30,6 +30,7 @@ from sqlalchemy import Engine
 from bench.infra import infrastructure, record
 from bench.passthrough import fresh_settings
 from localinfra.fake_llm import FakeLLM
+from localinfra.webhook_receiver import WebhookReceiver
 from schemas import Category, Topic, TradeGroup
 from services.common.config import KafkaSettings
 from services.common.db.engine import make_engine
@@ -40,7 +41,6 @@ from services.subscriptions.filters import LeadFacts, SubscriptionFilters, match
 from tests.notifier.seeds import add_buyer, add_subscription
 from tests.support.databases import migrated_database
 from tests.support.kafka import delete_prefixed_topics
-from tests.support.webhook_receiver import WebhookReceiver
 
 REPO = Path(__file__).resolve().parents[1]
 AUSTIN = REPO.parent / "shared" / "data" / "austin_permits_2015-01_to_2016-04.csv"
@@ -76,7 +76,7 @@ def endpoints_down(endpoints: int = 1_000, leads: int = 60, samples: int = 10) -
     """The notifier's RSS while every delivery to ``endpoints`` dead endpoints is retried."""
     from sqlalchemy import func, select
 
-    from services.common.db.tables import webhook_attempts
+    from services.common.db.tables.notifier import webhook_attempts
     from tests.notifier.seeds import store
     from tests.store.factories import scored_lead
 

@@ -16,10 +16,10 @@ from typing import Protocol
 from localinfra.chaos_servers import Servers
 from localinfra.chaos_supervisor import Supervisor, Timeline
 from localinfra.fake_llm import FakeLLM
+from localinfra.webhook_receiver import WebhookReceiver
 from schemas import Topic
 from services.common.config import KafkaSettings
 from services.common.kafka import DLQ_MAX_MESSAGE_BYTES, set_topic_config
-from tests.support.webhook_receiver import WebhookReceiver
 
 
 @dataclass

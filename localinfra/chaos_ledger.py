@@ -20,7 +20,8 @@ from sqlalchemy import Engine, func, select
 from schemas import Topic
 from services.categorizer.categorize import STAGE as CATEGORIZER
 from services.common.config import KafkaSettings
-from services.common.db.tables import DeadLetterRow, DiscardedPermitRow, ScoredLeadRow
+from services.common.db.tables.dlq import DeadLetterRow
+from services.common.db.tables.pipeline import DiscardedPermitRow, ScoredLeadRow
 from services.enricher.enrich import STAGE as ENRICHER
 from services.scorer.service import RETRY_STAGE
 from services.scorer.service import STAGE as SCORER
@@ -108,7 +109,7 @@ class WebhookLedger:
 def take_webhook_ledger(
     engine: Engine, subscription_id: str, received_ids: Collection[str]
 ) -> WebhookLedger:
-    from services.common.db.tables import webhook_deliveries
+    from services.common.db.tables.notifier import webhook_deliveries
 
     d = webhook_deliveries.c
     with engine.connect() as conn:

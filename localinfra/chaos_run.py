@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from localinfra.chaos_buyer import subscribe_to_everything
 from localinfra.chaos_faults import FlakyLLM, Targets
 from localinfra.chaos_input import InputMessage, Kind, Publisher
 from localinfra.chaos_ledger import (
@@ -29,9 +30,9 @@ from localinfra.chaos_supervisor import Supervisor, Timeline, scorer_events
 from localinfra.chaos_trace import trace_keys
 from localinfra.fake_llm import FakeLLM, FakeLLMConfig
 from localinfra.stack import REPO, Stack, plan
+from localinfra.webhook_receiver import WebhookReceiver
 from services.common.config import KafkaSettings
 from services.common.db.engine import make_engine
-from tests.support.webhook_receiver import WebhookReceiver
 
 SHARED_DATA = REPO.parent / "shared" / "data"
 SCORER_REPLICAS = 3
@@ -115,7 +116,9 @@ def run_scenario(
     stop = threading.Event()
     threads: list[threading.Thread] = []
     receiver = WebhookReceiver() if scenario.webhooks else None
-    subscription = _subscribe_to_everything(pipeline, receiver) if receiver else None
+    subscription = (
+        subscribe_to_everything(pipeline.database_url, receiver.url("/chaos")) if receiver else None
+    )
     webhooks: WebhookLedger | None = None
     with FakeLLM(FakeLLMConfig(latency_s=LLM_LATENCY_S, seed=3)) as llm:
         stack = Stack(service_env(pipeline, llm.url), run_path)
@@ -170,21 +173,6 @@ def run_scenario(
     if webhooks is not None:
         result.problems += judge_webhooks(webhooks)
     return result
-
-
-def _subscribe_to_everything(pipeline: Pipeline, receiver: WebhookReceiver) -> str:
-    """A buyer entitled to every trade group and tier, and a subscription without filters:
-    every sellable lead stored must reach ``receiver``."""
-    from schemas import TradeGroup
-    from tests.notifier.seeds import add_buyer, add_subscription
-
-    engine = make_engine(pipeline.database_url)
-    try:
-        buyer = add_buyer(engine, "chaos buyer", [group.value for group in TradeGroup])
-        subscription, _ = add_subscription(engine, buyer, receiver.url("/chaos"))
-    finally:
-        engine.dispose()
-    return subscription
 
 
 def _wait_for_webhooks(

@@ -13,11 +13,11 @@ from services.categorizer.builders import (
     VERDICT_ALLOWED,
     VERDICT_BUILDER,
     BuilderSettings,
-    built_in_builder,
 )
 from services.categorizer.categorize import observations_of
 from services.categorizer.registry import UnusableName, listing, record, set_override
 from services.categorizer.rule_book import DEFAULT_RULES_PATH, RulesError, load_rules
+from services.common.production_builders import built_in_builder
 from services.ingest.formats import FORMATS, read_permits
 
 
@@ -96,7 +96,7 @@ def _override(args: argparse.Namespace) -> int:
         print(f"{name!r} is a production builder in every jurisdiction")
     else:
         print(f"{name!r} is not flagged by its counts or its name's shape any more")
-        listed = built_in_builder(load_rules(), args.name)
+        listed = built_in_builder(load_rules().builder_names, args.name)
         if listed is not None and listed.listed:
             print(
                 f"note: {listed.phrase!r} is on the rules' own list of builders, which stays a "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
@@ -21,8 +21,9 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from schemas.permits import RawPermit
-from services.categorizer.phrases import words
 from services.categorizer.rule_book import Rules
+from services.common.phrases import words
+from services.common.production_builders import says_not_builder
 
 # Legal forms and articles: never part of who a firm is.
 _LEGAL_WORDS = frozenset(
@@ -236,40 +237,6 @@ def learn(observations: Iterable[Observation], settings: BuilderSettings) -> Kno
     return known
 
 
-@dataclass(frozen=True)
-class BuiltIn:
-    """A name the rules' own list catches: a listed builder, or a builder's name shape."""
-
-    name: str
-    phrase: str
-    listed: bool  # on the list of builders (the floor), not merely shaped like one
-
-    def __str__(self) -> str:
-        return repr(self.phrase) if self.listed else f"{self.name!r} ({self.phrase!r})"
-
-
-def built_in_builder(rules: Rules, name: str) -> BuiltIn | None:
-    """A listed builder's phrase in ``name``, or a builder's name shape ("… Homes LLC")
-    without a custom/remodeler word; else None."""
-    signals = _name_signals(rules, name)
-    if "named" in signals:
-        return BuiltIn(name, signals["named"], listed=True)
-    if "pattern" in signals and "not_builder" not in signals:
-        return BuiltIn(name, signals["pattern"], listed=False)
-    return None
-
-
-def says_not_builder(rules: Rules, name: str) -> bool:
-    """The name says custom, boutique, luxury, remodeler, a plan reviewer …: never learned."""
-    signals = _name_signals(rules, name)
-    return "not_builder" in signals and "named" not in signals
-
-
-@lru_cache(maxsize=16_384)
-def _name_signals(rules: Rules, name: str) -> Mapping[str, str]:
-    return {hit.value: hit.phrase for hit in rules.builder_names.find(words(name))}
-
-
 def registry_flag(
     rules: Rules, known: KnownBuilders, jurisdiction: str, name: str, on: date
 ) -> Flag | None:
@@ -277,7 +244,7 @@ def registry_flag(
     normalised = normalise_name(name)
     if normalised is None:
         return None
-    if known.overrides.get(normalised) is None and says_not_builder(rules, name):
+    if known.overrides.get(normalised) is None and says_not_builder(rules.builder_names, name):
         return None
     return known.flag(jurisdiction, normalised, on)
 

@@ -13,22 +13,23 @@ from schemas.taxonomy import Category, TradeGroup
 from services.categorizer.builders import (
     KnownBuilders,
     Observation,
-    allowed,
-    built_in_builder,
     firm_of,
     normalise_name,
     permit_date,
-    registry_flag,
 )
-from services.categorizer.phrases import Hit, words
+from services.categorizer.permit_names import (
+    FIRM_FIELDS,
+    LotOwner,
+    lot_owner,
+    owner_commercial,
+    production_builder,
+)
 from services.categorizer.rule_book import JunkScope, PhraseGroup, Rules
+from services.common.phrases import Hit, words
 
 STAGE = "categorizer"
 # Structured fields read as evidence, in the order they are trusted for residential/commercial.
 EVIDENCE_FIELDS = ("permit_type", "permit_class", "work_type")
-NAME_FIELDS = ("applicant_name", "contractor_name", "owner_name")
-# Names of the firm doing the work, read for its trade ("… Custom Decks Inc").
-FIRM_FIELDS = ("contractor_name", "applicant_name")
 # Field words sort after every description word: the description decides ties.
 _FIELD_POSITION = 1_000_000
 # Tags name other sellable trades: these groups are never a tag, and an unsellable permit
@@ -115,13 +116,13 @@ def read_permit(permit: RawPermit, rules: Rules, as_of: datetime) -> Reading:
     decider = standing[base].decider if base in standing else None
     commercial, commercial_evidence = _commercial(fields, description)
     if commercial_evidence is None:
-        commercial, commercial_evidence = _owner_commercial(permit, rules)
+        commercial, commercial_evidence = owner_commercial(permit, rules)
     weak = decider is None or decider.value.priority <= WEAK_PRIORITY
     new_home_of = None
     if weak and not commercial and any(item.value.sub_permit for item in fields):
         # A trade sub-permit on a builder's, developer's or company's lot, with no project of
         # its own in the description: the trade work of the house being built there.
-        new_home_of = _lot_owner(permit, rules)
+        new_home_of = lot_owner(permit, rules)
         if new_home_of is not None:
             base = Category.NEW_CONSTRUCTION
     category = rules.commercial_variants.get(base, base) if commercial else base
@@ -198,12 +199,12 @@ def decide(
 ) -> CategorizedPermit | DiscardedPermit:
     """The discard, if any, of a permit as read; the registry says who else is a builder."""
     permit, base, new_home_of = reading.permit, reading.base, reading.new_home_of
-    builder = _production_builder(permit, base, rules, builders, reading.as_of)
+    builder = production_builder(permit, base, rules, builders, reading.as_of)
     # Work on a builder's lot that names no project of its own is the builder's.
     if builder is None and (new_home_of is not None or not permit.work_description):
-        lot_owner = new_home_of or _lot_owner(permit, rules)
-        if lot_owner is not None and (new_home_of is not None or lot_owner.builder):
-            builder = f"{permit.owner_name!r} ({lot_owner.phrase!r}) owns the lot"
+        owner = new_home_of or lot_owner(permit, rules)
+        if owner is not None and (new_home_of is not None or owner.builder):
+            builder = f"{permit.owner_name!r} ({owner.phrase!r}) owns the lot"
     junk = _junk(reading.evidence, reading.decider)
     shown = [
         reading.decider,
@@ -389,88 +390,4 @@ def _junk(evidence: Sequence[_Evidence], decider: _Evidence | None) -> tuple[str
     for item in evidence:
         if item.value.junk is not None and item.value.junk_if is JunkScope.ANYWHERE:
             return item.value.junk, item
-    return None
-
-
-@dataclass(frozen=True)
-class LotOwner:
-    """A company owns the lot: a named builder, a builder's or land developer's name shape,
-    or just a company (not a person)."""
-
-    phrase: str
-    builder: bool  # a builder or land developer, not merely a company
-    named: bool  # a named production builder
-
-
-def _lot_owner(permit: RawPermit, rules: Rules) -> LotOwner | None:
-    return _lot_owner_of(rules, permit.owner_name) if permit.owner_name else None
-
-
-@lru_cache(maxsize=8_192)
-def _lot_owner_of(rules: Rules, owner_name: str) -> LotOwner | None:
-    """Builders and land banks own many lots: each name is read once."""
-    signals = {hit.value: hit.phrase for hit in rules.lot_owner_names.find(words(owner_name))}
-    if "named" in signals:
-        return LotOwner(signals["named"], builder=True, named=True)
-    if "not_builder" in signals:
-        return None
-    if "," in owner_name and not signals.keys() & {"pattern", "company"}:
-        return None  # "HOMES, TAYLOR": a person written last name first
-    for signal in ("pattern", "lot_owner"):
-        if signal in signals:
-            return LotOwner(signals[signal], builder=True, named=False)
-    if "company" in signals:
-        return LotOwner(signals["company"], builder=False, named=False)
-    return None
-
-
-def _owner_commercial(permit: RawPermit, rules: Rules) -> tuple[bool, _Evidence | None]:
-    """A church, school, hospital or government owns the property."""
-    if permit.owner_name and rules.owner_commercial:
-        return _owner_commercial_of(rules, permit.owner_name)
-    return False, None
-
-
-@lru_cache(maxsize=8_192)
-def _owner_commercial_of(rules: Rules, owner_name: str) -> tuple[bool, _Evidence | None]:
-    for hit in rules.owner_commercial.find(words(owner_name)):
-        return True, Hit(hit.position, hit.phrase, _OWNER_COMMERCIAL, "owner_name")
-    return False, None
-
-
-_OWNER_COMMERCIAL = PhraseGroup(phrases=["owner"], commercial=True)
-
-
-def _production_builder(
-    permit: RawPermit,
-    base: Category,
-    rules: Rules,
-    builders: KnownBuilders | None,
-    as_of: datetime,
-) -> str | None:
-    """Who the production builder is ("'kb home' in contractor_name"), if one built this.
-
-    The rules' named builders are the floor; a builder's name shape counts unless an operator
-    allowed the name; then the registry's counts and operators' additions for the firm names.
-    """
-    if base not in rules.builder_scope:
-        return None
-    for name_field in NAME_FIELDS:
-        name = getattr(permit, name_field)
-        if not name:
-            continue
-        found = built_in_builder(rules, name)
-        if found is not None and (found.listed or not allowed(builders, name)):
-            return f"{found} in {name_field}"
-    if builders is not None:
-        on = permit_date(permit) or as_of.date()
-        for name_field in FIRM_FIELDS:
-            name = getattr(permit, name_field)
-            flag = registry_flag(rules, builders, permit.jurisdiction, name, on) if name else None
-            if flag is not None:
-                return flag.evidence
-    if permit.work_description:
-        for hit in rules.builder_description.find(words(permit.work_description)):
-            if hit.value == "named":
-                return f"{hit.phrase!r} in the description"
     return None

@@ -28,11 +28,11 @@ from services.categorizer.builders import (
     KnownBuilders,
     Observation,
     normalise_name,
-    says_not_builder,
 )
 from services.categorizer.rule_book import Rules
-from services.common.db.tables import builder_observations as _OBSERVATIONS
-from services.common.db.tables import builder_overrides as _OVERRIDES
+from services.common.db.tables.builder_registry import builder_observations as _OBSERVATIONS
+from services.common.db.tables.builder_registry import builder_overrides as _OVERRIDES
+from services.common.production_builders import says_not_builder
 
 T = TypeVar("T")
 
@@ -180,7 +180,9 @@ def listing(
         if jurisdiction is not None and place != jurisdiction:
             continue
         verdict = known.overrides.get(name)
-        if verdict == VERDICT_ALLOWED or (verdict is None and says_not_builder(rules, name)):
+        if verdict == VERDICT_ALLOWED or (
+            verdict is None and says_not_builder(rules.builder_names, name)
+        ):
             continue
         days = known.days[(place, name)]
         source = "added by an operator" if known.overrides.get(name) else "counts"

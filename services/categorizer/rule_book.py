@@ -10,20 +10,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from schemas.taxonomy import Category, TradeGroup
-from services.categorizer.phrases import PhraseSyntaxError, PhraseTable
-from services.common.messages import describe_problems
+from services.common.phrases import PhraseSyntaxError, PhraseTable
+from services.common.production_builders import (
+    RULES_PATH,
+    BuilderNames,
+    BuilderSignal,
+    ProductionBuilderRules,
+    read_rules_document,
+    rules_problem,
+)
+from services.common.production_builders import RulesError as RulesError  # what load_rules raises
 
-DEFAULT_RULES_PATH = Path(__file__).with_name("rules.yaml")
-
-
-class RulesError(Exception):
-    """The rules file cannot be used; the message names the file and the problem."""
+DEFAULT_RULES_PATH = RULES_PATH
 
 
 class _Strict(BaseModel):
@@ -81,19 +83,6 @@ class PhraseGroup(_Strict):
         return self
 
 
-class ProductionBuilders(_Strict):
-    applies_to: list[Category] = Field(min_length=1)
-    names: list[str] = Field(min_length=1)
-    name_patterns: list[str] = Field(default_factory=list)
-    not_builders: list[str] = Field(default_factory=list)
-    description_flags: list[str] = Field(default_factory=list)
-    # Read in the owner's name only, on permits that name no project of their own (a trade
-    # sub-permit, a permit without description): the lot is a builder's or land developer's.
-    lot_owner_patterns: list[str] = Field(default_factory=list)
-    # Words that make an owner's name a company's rather than a person's.
-    company_words: list[str] = Field(default_factory=list)
-
-
 class TagRules(_Strict):
     min_priority: int = Field(ge=0, le=100)
     never: list[Category] = Field(default_factory=list)
@@ -106,7 +95,7 @@ class RulesFile(_Strict):
     taxonomy: dict[Category, TradeGroup]
     commercial_variants: dict[Category, Category]
     tags: TagRules
-    production_builders: ProductionBuilders
+    production_builders: ProductionBuilderRules
     description: list[PhraseGroup]
     fields: list[PhraseGroup]
     # Words in the owner's name that say the property is not a home (church, school, hospital,
@@ -123,9 +112,6 @@ class RulesFile(_Strict):
         return self
 
 
-BuilderSignal = Literal["named", "pattern", "not_builder", "lot_owner", "company"]
-
-
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per load
 class Rules:
     """The compiled rules ``categorize`` runs on."""
@@ -140,7 +126,7 @@ class Rules:
     description: PhraseTable[PhraseGroup]
     fields: PhraseTable[PhraseGroup]
     builder_scope: frozenset[Category]
-    builder_names: PhraseTable[BuilderSignal]
+    builder_names: BuilderNames
     builder_description: PhraseTable[BuilderSignal]
     # named, pattern, not_builder, lot_owner and company signals, for the owner's name
     lot_owner_names: PhraseTable[BuilderSignal]
@@ -149,34 +135,19 @@ class Rules:
 
 
 def load_rules(path: Path = DEFAULT_RULES_PATH) -> Rules:
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise RulesError(f"categorizer rules {path}: cannot read: {exc}") from exc
-    except yaml.YAMLError as exc:
-        raise RulesError(f"categorizer rules {path}: not valid YAML: {exc}") from exc
+    document = read_rules_document(path)
     try:
         return compile_rules(RulesFile.model_validate(document))
-    except ValidationError as exc:
-        problems = describe_problems(
-            exc.errors(include_url=False, include_input=False), whole="file"
-        )
-        raise RulesError(f"categorizer rules {path}: {problems}") from exc
-    except PhraseSyntaxError as exc:
-        raise RulesError(f"categorizer rules {path}: {exc}") from exc
+    except (ValidationError, PhraseSyntaxError) as exc:
+        raise rules_problem(path, exc) from exc
 
 
 def compile_rules(rules: RulesFile) -> Rules:
     builders = rules.production_builders
-    builder_names: PhraseTable[BuilderSignal] = PhraseTable()
     builder_description: PhraseTable[BuilderSignal] = PhraseTable()
     for pattern in builders.names:
-        builder_names.add(pattern, "named")
         builder_description.add(pattern, "named")
-    for pattern in builders.name_patterns:
-        builder_names.add(pattern, "pattern")
     for pattern in builders.not_builders:
-        builder_names.add(pattern, "not_builder")
         builder_description.add(pattern, "not_builder")
     for pattern in builders.description_flags:
         builder_description.add(pattern, "named")
@@ -204,7 +175,7 @@ def compile_rules(rules: RulesFile) -> Rules:
         description=_phrase_table(rules.description, "description"),
         fields=_phrase_table(rules.fields, "fields"),
         builder_scope=frozenset(builders.applies_to),
-        builder_names=builder_names.freeze(),
+        builder_names=builders.name_table(),
         builder_description=builder_description.freeze(),
         lot_owner_names=lot_owner_names.freeze(),
         owner_commercial=owner_commercial.freeze(),

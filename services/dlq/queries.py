@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, Engine, and_, func, select, true, update
 
-from services.common.db.tables import dead_letters
+from services.common.db.tables.dlq import dead_letters
 from services.dlq.plan import StoredDeadLetter
 from services.dlq.summary import ErrorCount
 

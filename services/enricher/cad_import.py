@@ -30,8 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
-from services.common.db.tables import PropertyRow
-from services.common.db.tables import properties as _PROPERTIES
+from services.common.db.tables.pipeline import PropertyRow
+from services.common.db.tables.pipeline import properties as _PROPERTIES
 from services.common.messages import describe_problems
 from services.enricher.cad_formats import SourceRecord
 from services.enricher.properties import CadRecord, county_key, property_row

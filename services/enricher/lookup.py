@@ -7,7 +7,7 @@ from dataclasses import fields
 
 from sqlalchemy import ColumnElement, Connection, and_, or_, select
 
-from services.common.db.tables import PropertyRow
+from services.common.db.tables.pipeline import PropertyRow
 from services.enricher.matching import Candidates, MatchRequest, PropertyFacts
 
 _FACT_COLUMNS = [getattr(PropertyRow, f.name) for f in fields(PropertyFacts)]

@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from schemas.taxonomy import Tier, TradeGroup
-from services.common.db.tables import BuyerRow
+from services.common.db.tables.marketplace import BuyerRow
 
 KEY_BYTES = 32
 

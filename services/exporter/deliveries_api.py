@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, select
 
-from services.common.db.tables import subscriptions
+from services.common.db.tables.notifier import subscriptions
 from services.exporter.api_models import ErrorOut
 from services.exporter.buyers import Buyer
 from services.exporter.dependencies import Context, require_buyer

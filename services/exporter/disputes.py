@@ -20,7 +20,7 @@ from typing import Any, cast
 from sqlalchemy import Connection, Engine, Row, Select, Table, exists, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from services.common.db.tables import BuyerRow, disputes, ledger_entries
+from services.common.db.tables.marketplace import BuyerRow, disputes, ledger_entries
 from services.exporter.buyers import Buyer
 from services.exporter.dispute_rules import (
     STALE_AFTER_DAYS,

@@ -16,7 +16,7 @@ from enum import StrEnum
 
 from sqlalchemy import ColumnElement, Connection, case, func, insert, select
 
-from services.common.db.tables import ledger_entries
+from services.common.db.tables.marketplace import ledger_entries
 
 
 class LedgerKind(StrEnum):

@@ -27,7 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 
-from services.common.db.tables import price_book, scored_leads
+from services.common.db.tables.marketplace import price_book
+from services.common.db.tables.pipeline import scored_leads
 
 PRICE_PLACES = Decimal("0.01")
 

@@ -34,7 +34,8 @@ from sqlalchemy import (
 
 from schemas.leads import tier_for
 from schemas.taxonomy import Category, Tier, TradeGroup
-from services.common.db.tables import lead_purchases, scored_leads
+from services.common.db.tables.marketplace import lead_purchases
+from services.common.db.tables.pipeline import scored_leads
 from services.exporter.buyers import Buyer, Entitlements
 from services.exporter.cursor import Cursor
 from services.exporter.prices import quoted_price

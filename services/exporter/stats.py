@@ -28,8 +28,8 @@ from sqlalchemy import cast as sql_cast
 
 from schemas.leads import REVIEW_BELOW_SCORE, REVIEW_FLAG
 from schemas.taxonomy import Tier
-from services.common.db.tables import dead_letters
-from services.common.db.tables import discarded_permits as discarded
+from services.common.db.tables.dlq import dead_letters
+from services.common.db.tables.pipeline import discarded_permits as discarded
 from services.exporter.queries import leads
 from services.exporter.records import SELLABLE_TIERS
 

@@ -11,9 +11,9 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, func, insert, select, text, update
 
-from services.common.db.tables import subscriptions as _SUBSCRIPTIONS
-from services.common.db.tables import webhook_attempts as _ATTEMPTS
-from services.common.db.tables import webhook_deliveries as _DELIVERIES
+from services.common.db.tables.notifier import subscriptions as _SUBSCRIPTIONS
+from services.common.db.tables.notifier import webhook_attempts as _ATTEMPTS
+from services.common.db.tables.notifier import webhook_deliveries as _DELIVERIES
 from services.notifier.matcher import new_webhook_id, webhook_body
 from services.notifier.schedule import AttemptResult, Decision, Verdict
 

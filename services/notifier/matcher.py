@@ -25,8 +25,8 @@ from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects import postgresql
 
 from schemas.stored import LeadStored
-from services.common.db.tables import scored_leads as _LEADS
-from services.common.db.tables import webhook_deliveries as _DELIVERIES
+from services.common.db.tables.notifier import webhook_deliveries as _DELIVERIES
+from services.common.db.tables.pipeline import scored_leads as _LEADS
 from services.common.messages import BadInput, Outputs
 from services.exporter.api_models import LeadOut
 from services.exporter.buyers import Buyer

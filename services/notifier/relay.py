@@ -23,7 +23,7 @@ from sqlalchemy import Engine, func, select, update
 from schemas.stored import LeadStored
 from schemas.topics import Topic
 from services.common.config import KafkaSettings
-from services.common.db.tables import lead_events as _EVENTS
+from services.common.db.tables.notifier import lead_events as _EVENTS
 from services.common.kafka import make_producer
 from services.notifier import metrics, retention
 

@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, delete, select
 
-from services.common.db.tables import lead_events as _EVENTS
-from services.common.db.tables import webhook_deliveries as _DELIVERIES
+from services.common.db.tables.notifier import lead_events as _EVENTS
+from services.common.db.tables.notifier import webhook_deliveries as _DELIVERIES
 
 EVENTS_KEPT = timedelta(days=7)
 DELIVERIES_KEPT = timedelta(days=30)

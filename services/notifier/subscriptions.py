@@ -8,8 +8,8 @@ from typing import Any, cast
 from pydantic import ValidationError
 from sqlalchemy import Connection, Table, func, select
 
-from services.common.db.tables import BuyerRow
-from services.common.db.tables import subscriptions as _SUBSCRIPTIONS
+from services.common.db.tables.marketplace import BuyerRow
+from services.common.db.tables.notifier import subscriptions as _SUBSCRIPTIONS
 from services.exporter.buyers import Buyer, BuyerPlan, Entitlements
 from services.notifier.index import ActiveSubscription
 from services.subscriptions.filters import SubscriptionFilters

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from services.common.db.engine import database_answers, make_engine, require_current_schema
-from services.common.db.tables import ScoringCacheRow
+from services.common.db.tables.scoring_cache import ScoringCacheRow
 from services.scorer.batching import TurnBatcher
 from services.scorer.prompt import PROMPT_VERSION, Messages
 from services.scorer.verdict import Verdict

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, delete, func, insert, select, update
 
-from services.common.db.tables import subscriptions
+from services.common.db.tables.notifier import subscriptions
 from services.subscriptions.signing import new_signing_secret, new_subscription_id
 
 # After a rotation the previous secret still signs (and so still verifies) this long.

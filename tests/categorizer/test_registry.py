@@ -21,7 +21,7 @@ from services.categorizer.service import build_stage
 from services.cli import main as leadstream
 from services.common.config import KafkaSettings
 from services.common.db.engine import make_engine, upgrade
-from services.common.db.tables import builder_observations
+from services.common.db.tables.builder_registry import builder_observations
 from tests.categorizer.conftest import make_permit
 from tests.support.kafka import publish, read_topic, running_stage
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from services.common.db.tables import ScoredLeadRow
+from services.common.db.tables.pipeline import ScoredLeadRow
 from services.demo.generator import generate
 from services.demo.pipeline import run_demo
 

@@ -9,7 +9,7 @@ from sqlalchemy import Engine, select
 
 from schemas import DeadLetter
 from services.cli import main
-from services.common.db.tables import DeadLetterRow
+from services.common.db.tables.dlq import DeadLetterRow
 from services.store.writer import BatchWriter
 
 RunDlq = Callable[..., tuple[int, str]]

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, update
 
-from services.common.db.tables import DeadLetterRow
+from services.common.db.tables.dlq import DeadLetterRow
 from tests.dlq.conftest import RunDlq, store
 from tests.store.factories import dead_letter
 

@@ -22,7 +22,8 @@ from schemas import RawPermit, Topic
 from services.categorizer.rule_book import load_rules
 from services.categorizer.service import build_stage as categorizer_stage
 from services.common.config import KafkaSettings, RuntimeSettings
-from services.common.db.tables import DeadLetterRow, DiscardedPermitRow, ScoredLeadRow
+from services.common.db.tables.dlq import DeadLetterRow
+from services.common.db.tables.pipeline import DiscardedPermitRow, ScoredLeadRow
 from services.enricher.service import build_stage as enricher_stage
 from services.exporter.tier_files import export_tier_files
 from services.ingest.formats import read_permits

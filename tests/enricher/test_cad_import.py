@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from schemas.taxonomy import MatchKind
 from services.cli import main as leadstream
 from services.common.db.engine import make_engine
-from services.common.db.tables import PropertyRow
+from services.common.db.tables.pipeline import PropertyRow
 from services.enricher.address import normalize_address
 from services.enricher.cad_formats import SourceRecord, read_tad_json
 from services.enricher.cad_import import import_records

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine, select, update
 
 from schemas.taxonomy import MatchKind
-from services.common.db.tables import PropertyRow
+from services.common.db.tables.pipeline import PropertyRow
 from services.enricher.cad_import import MIN_PARCELS_FOR_PERCENTILE
 from services.enricher.enrich import property_match
 from services.enricher.lookup import fetch_candidates

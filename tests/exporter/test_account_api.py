@@ -14,7 +14,7 @@ from sqlalchemy import Engine, delete, select, update
 from sqlalchemy.exc import DBAPIError
 
 from schemas.taxonomy import Tier, TradeGroup
-from services.common.db.tables import lead_purchases, ledger_entries
+from services.common.db.tables.marketplace import lead_purchases, ledger_entries
 from services.exporter.buyers import Buyer, create_buyer
 from services.exporter.dispute_rules import DisputeReason
 from services.exporter.disputes import Dispute, decide_dispute, open_dispute

@@ -13,7 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, insert, select, update
 
-from services.common.db.tables import DeadLetterRow, DiscardedPermitRow, LeadPurchaseRow
+from services.common.db.tables.dlq import DeadLetterRow
+from services.common.db.tables.marketplace import LeadPurchaseRow
+from services.common.db.tables.pipeline import DiscardedPermitRow
 from services.exporter.queries import leads
 from services.exporter.records import CSV_HEADER
 from services.exporter.settings import ExporterSettings
@@ -238,7 +240,7 @@ def test_purchase_records_the_sale_and_then_it_is_sold_out(
 def test_entitlements_bound_even_bought_leads_but_the_purchase_stays_the_buyers(
     client: TestClient, engine: Engine, make_buyer: MakeBuyer
 ) -> None:
-    from services.common.db.tables import BuyerRow
+    from services.common.db.tables.marketplace import BuyerRow
 
     lead_id = insert_lead(engine)
     buyer = make_buyer("b")

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from services.cli import main
-from services.common.db.tables import BuyerRow
+from services.common.db.tables.marketplace import BuyerRow
 from services.common.times import parse_since
 from services.exporter.queries import leads
 from tests.exporter.factories import insert_lead

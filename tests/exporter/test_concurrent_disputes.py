@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 
 from schemas.taxonomy import Tier, TradeGroup
 from services.common.db.engine import make_engine
-from services.common.db.tables import disputes, ledger_entries
+from services.common.db.tables.marketplace import disputes, ledger_entries
 from services.exporter.buyers import create_buyer
 from services.exporter.dispute_rules import DisputeReason
 from services.exporter.disputes import DisputeConflict, decide_dispute, open_dispute

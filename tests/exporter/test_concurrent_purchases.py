@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
-from services.common.db.tables import LeadPurchaseRow
+from services.common.db.tables.marketplace import LeadPurchaseRow
 from services.exporter.api import create_app
 from services.exporter.queries import leads
 from services.exporter.settings import ExporterSettings

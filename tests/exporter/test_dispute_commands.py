@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from services.cli import main
-from services.common.db.tables import ledger_entries
+from services.common.db.tables.marketplace import ledger_entries
 from services.exporter.dispute_commands import format_age
 from tests.exporter.conftest import MakeBuyer
 from tests.exporter.factories import insert_lead

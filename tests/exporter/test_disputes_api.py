@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
 
-from services.common.db.tables import disputes, lead_purchases, ledger_entries
+from services.common.db.tables.marketplace import disputes, lead_purchases, ledger_entries
 from tests.exporter.conftest import ADMIN, MakeBuyer
 from tests.exporter.factories import insert_lead
 

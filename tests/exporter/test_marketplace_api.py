@@ -17,7 +17,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from schemas.stored import LeadStored
-from services.common.db.tables import BuyerRow, ledger_entries, webhook_deliveries
+from services.common.db.tables.marketplace import BuyerRow, ledger_entries
+from services.common.db.tables.notifier import webhook_deliveries
 from services.exporter.prices import set_price
 from services.exporter.queries import leads, purchases
 from services.exporter.records import CSV_HEADER

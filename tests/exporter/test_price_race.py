@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from services.cli import main
-from services.common.db.tables import ledger_entries
+from services.common.db.tables.marketplace import ledger_entries
 from services.exporter.api import create_app
 from services.exporter.queries import leads, purchases
 from services.exporter.settings import ExporterSettings

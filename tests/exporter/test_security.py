@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from services.common.db.tables import BuyerRow
+from services.common.db.tables.marketplace import BuyerRow
 from services.exporter.queries import leads
 from services.exporter.settings import ExporterSettings
 from tests.exporter.conftest import MakeBuyer

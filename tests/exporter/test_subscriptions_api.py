@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from services.common.db.tables import subscriptions
+from services.common.db.tables.notifier import subscriptions
 from services.exporter.api import create_app
 from services.exporter.settings import ExporterSettings
 from tests.exporter.conftest import ADMIN, MakeBuyer

@@ -13,8 +13,8 @@ from typing import IO
 
 import pytest
 
+from localinfra.webhook_receiver import WebhookReceiver
 from services.common.config import KafkaSettings
-from tests.support.webhook_receiver import WebhookReceiver
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,7 +10,9 @@ from typing import Any
 from sqlalchemy import Engine, insert, select
 
 from schemas import ScoredLead
-from services.common.db.tables import BuyerRow, scored_leads, subscriptions
+from services.common.db.tables.marketplace import BuyerRow
+from services.common.db.tables.notifier import subscriptions
+from services.common.db.tables.pipeline import scored_leads
 from services.exporter.buyers import hash_key
 from services.store.writer import BatchWriter
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from services.common.db.tables import webhook_deliveries
+from services.common.db.tables.notifier import webhook_deliveries
 from services.notifier.deliveries import claim
 from services.notifier.matcher import new_webhook_id
 from tests.notifier.seeds import add_buyer, add_subscription

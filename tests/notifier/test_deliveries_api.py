@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from standardwebhooks import Webhook
 
+from localinfra.webhook_receiver import WebhookReceiver
 from schemas import Tier, TradeGroup
 from services.exporter.api import create_app
 from services.exporter.buyers import create_buyer
@@ -19,7 +20,6 @@ from tests.notifier.conftest import wait_until
 from tests.notifier.seeds import add_subscription, store
 from tests.notifier.test_delivery import StartNotifier
 from tests.store.factories import scored_lead
-from tests.support.webhook_receiver import WebhookReceiver
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 

@@ -13,14 +13,14 @@ import pytest
 from sqlalchemy import Engine, select
 from standardwebhooks import Webhook
 
+from localinfra.webhook_receiver import Received, WebhookReceiver
 from schemas import Category, ScoredLead, TradeGroup
-from services.common.db.tables import webhook_deliveries
+from services.common.db.tables.notifier import webhook_deliveries
 from services.exporter.api_models import LeadOut
 from services.exporter.queries import fetch_lead
 from tests.notifier.conftest import NotifierProcess, wait_until
 from tests.notifier.seeds import SELLABLE, add_buyer, add_subscription, lead_ids, store
 from tests.store.factories import scored_lead
-from tests.support.webhook_receiver import Received, WebhookReceiver
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 

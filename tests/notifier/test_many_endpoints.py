@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from sqlalchemy import Engine, func, select
 
-from services.common.db.tables import webhook_attempts
+from services.common.db.tables.notifier import webhook_attempts
 from services.notifier.settings import NotifierSettings
 from services.notifier.worker import DeliveryWorker
 from tests.notifier.test_claims import dead_endpoints

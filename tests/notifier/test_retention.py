@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from services.common.db.tables import lead_events, webhook_deliveries
+from services.common.db.tables.notifier import lead_events, webhook_deliveries
 from services.notifier.retention import prune
 from tests.notifier.seeds import add_buyer, add_subscription
 

@@ -9,7 +9,7 @@ from sqlalchemy import update
 
 from localinfra.chaos_ledger import take_ledger
 from services.common.db.engine import make_engine
-from services.common.db.tables import DeadLetterRow
+from services.common.db.tables.dlq import DeadLetterRow
 from services.store.writer import BatchWriter
 from tests.store.factories import dead_letter, scored_lead
 

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import create_engine, select
 
 from localinfra.fake_llm import FakeLLM
-from services.common.db.tables import ScoringCacheRow
+from services.common.db.tables.scoring_cache import ScoringCacheRow
 from services.scorer import cache as cache_module
 from services.scorer.cache import ScoringCache, input_hash
 from services.scorer.prompt import build_messages

@@ -18,7 +18,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine, select
 from starlette.responses import RedirectResponse, Response
 
-from services.common.db.tables import BuyerRow
+from services.common.db.tables.marketplace import BuyerRow
 from services.exporter.buyers import Buyer, BuyerPlan, Entitlements
 from services.exporter.dependencies import AppContext
 from services.exporter.portal.csrf import FIELD, check_csrf

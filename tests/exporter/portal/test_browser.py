@@ -22,7 +22,7 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import Engine, func, select
 
 from services.common.db.engine import make_engine
-from services.common.db.tables import lead_purchases
+from services.common.db.tables.marketplace import lead_purchases
 from services.exporter.api import create_app
 from services.exporter.settings import ExporterSettings
 from tests.exporter.conftest import ADMIN_KEY

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, insert, select
 
-from services.common.db.tables import lead_purchases
+from services.common.db.tables.marketplace import lead_purchases
 from services.exporter.api import create_app
 from services.exporter.buyers import deactivate_buyer
 from services.exporter.prices import set_price

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from services.common.db.tables import LEDGER_IS_APPEND_ONLY
+from services.common.db.tables.marketplace import LEDGER_IS_APPEND_ONLY
 
 revision: str = "0008"
 down_revision: str | None = "0007"

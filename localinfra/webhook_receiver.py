@@ -1,4 +1,5 @@
-"""A real HTTP webhook receiver on loopback for tests and benchmarks.
+"""A real HTTP webhook receiver on loopback: the buyer's endpoint in the chaos run, the
+benchmarks and the tests.
 
 Records every POST it gets (path, headers, body, arrival time) and answers per path: 200 by
 default, any status, or a hang. ``stop()`` closes the socket (connections are refused) and

@@ -2,7 +2,7 @@
 
 import pytest
 
-from services.categorizer.phrases import PhraseSyntaxError, PhraseTable, expand, words
+from services.common.phrases import PhraseSyntaxError, PhraseTable, expand, words
 
 
 def table(*entries: tuple[str, str]) -> PhraseTable[str]:
