@@ -11,7 +11,6 @@ PACKAGES = ("schemas", "services", "localinfra", "bench", "tests")
 LIMIT = 400
 GENERATED = "services/common/db/migrations/versions/"
 NOT_SPLIT_YET = {
-    "services/common/runtime.py",  # being rewritten as a Kafka port and loop strategies
     "services/store/writer.py",  # being rewritten as a pure plan and a thin writer
     "tests/exporter/test_api.py",
     "bench/bench_exporter.py",
