@@ -70,7 +70,7 @@ from tests.support.toy import TOY_OUT, permit_json, toy_stage
 
 TOY_MESSAGES = 50_000
 AUSTIN_MESSAGES = 40_000
-RUNS = 3
+RUNS = 5
 REPO = Path(__file__).resolve().parents[1]
 RAW = Topic.RAW.value
 SINK = "bench.passthrough"
