@@ -64,7 +64,7 @@ from services.categorizer.rule_book import load_rules
 from services.categorizer.service import build_stage
 from services.common.config import KafkaSettings, RuntimeSettings
 from services.common.kafka import create_topics
-from services.common.runtime import Stage, StreamRuntime
+from services.common.runtime import StreamRuntime
 from services.ingest.formats import read_permits
 from tests.support.toy import TOY_OUT, permit_json, toy_stage
 
@@ -105,10 +105,9 @@ def _checked(arrived: Arrived, who: str) -> Arrived:
 
 
 def run_runtime(
-    stage: Stage, settings: KafkaSettings, outputs: Sequence[str], expect: int
+    runtime: StreamRuntime, settings: KafkaSettings, outputs: Sequence[str], expect: int
 ) -> tuple[Arrived, float]:
-    """(what the stage wrote, the runtime thread's CPU µs per message)."""
-    runtime = StreamRuntime(stage, settings, RuntimeSettings())
+    """(what the runtime's stage wrote, the CPU µs per message of the thread running it)."""
     cpu_s: list[float] = []
 
     def loop() -> None:
@@ -118,7 +117,7 @@ def run_runtime(
         finally:
             cpu_s.append(time.thread_time() - started)
 
-    thread = threading.Thread(target=loop, name=f"bench-{stage.name}", daemon=True)
+    thread = threading.Thread(target=loop, name="bench-runtime", daemon=True)
     thread.start()
     topics = _physical(settings, outputs)
     try:
@@ -126,7 +125,7 @@ def run_runtime(
     finally:
         runtime.request_stop()
         thread.join(60)
-    arrived = _checked(read_outputs(settings, topics, expect), stage.name)
+    arrived = _checked(read_outputs(settings, topics, expect), "runtime")
     return arrived, (cpu_s[0] * 1e6 / expect if cpu_s else float("nan"))
 
 
@@ -179,13 +178,14 @@ def one_round(
     digests: dict[str, str] = {}
 
     def echo() -> None:
-        arrived, result.echo_cpu_us = run_runtime(toy_stage(), toy_settings, [TOY_OUT], len(toy))
+        runtime = StreamRuntime(toy_stage(), toy_settings, RuntimeSettings())
+        arrived, result.echo_cpu_us = run_runtime(runtime, toy_settings, [TOY_OUT], len(toy))
         result.echo = arrived.rate
 
     def categorizer() -> None:
-        stage = build_stage(rules)
+        runtime = StreamRuntime(build_stage(rules), austin_settings, RuntimeSettings())
         arrived, result.categorizer_cpu_us = run_runtime(
-            stage, austin_settings, CATEGORIZER_OUTPUTS, len(austin)
+            runtime, austin_settings, CATEGORIZER_OUTPUTS, len(austin)
         )
         result.categorizer, digests["categorizer"] = arrived.rate, arrived.digest
 

@@ -59,13 +59,14 @@ def by_area(stats: pstats.Stats) -> dict[str, float]:
 def profile(which: str, messages: int, wall: bool) -> pstats.Stats:
     settings = fresh_settings(kafka_bootstrap())
     if which == "echo":
-        stage, outputs = toy_stage(), [TOY_OUT]
+        outputs = [TOY_OUT]
         create_topics(settings, outputs)
         load(settings, RAW, (permit_json(i) for i in range(messages)))
+        runtime = StreamRuntime(toy_stage(), settings, RuntimeSettings())
     else:
-        stage, outputs = build_stage(load_rules()), CATEGORIZER_OUTPUTS
+        outputs = CATEGORIZER_OUTPUTS
         load(settings, RAW, austin_messages(messages))
-    runtime = StreamRuntime(stage, settings, RuntimeSettings())
+        runtime = StreamRuntime(build_stage(load_rules()), settings, RuntimeSettings())
     profiler = cProfile.Profile() if wall else cProfile.Profile(time.thread_time)
 
     def loop() -> None:
