@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from operator import itemgetter
 from typing import Annotated, Any, ClassVar, Literal
