@@ -140,10 +140,26 @@ BoundedTime = Annotated[
 ScrapeTime = Annotated[BoundedTime, AfterValidator(_not_in_the_future)]
 
 
-class _TextChecked(BaseModel):
+class _Strict(BaseModel):
+    """Refuses a model with text fields that does not check them (see ``TextChecked``)."""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        texts = [n for n, info in cls.model_fields.items() if _text_mark(info.metadata)]
+        if texts and not issubclass(cls, TextChecked):
+            raise TypeError(f"{cls.__name__} has text fields {texts}: derive it from TextChecked")
+
+
+def _text_mark(metadata: list[Any]) -> _Text | None:
+    return next((m for m in metadata if isinstance(m, _Text)), None)
+
+
+class TextChecked(BaseModel):
     """Checks a model's text fields in one pass after validation. One Python call per model
     instead of one per field: decoding is most of what a stage spends on a message, and
-    eighteen per-field validators were half of decoding a permit."""
+    eighteen per-field validators were half of decoding a permit. Only models with text fields
+    derive from it, so the others pay nothing."""
 
     # The text fields of the class, and the optional ones among them; set per class.
     __text_fields__: ClassVar[tuple[str, ...]] = ()
@@ -156,26 +172,19 @@ class _TextChecked(BaseModel):
         marks = [
             (name, mark)
             for name, info in cls.model_fields.items()
-            for mark in info.metadata
-            if isinstance(mark, _Text)
+            if (mark := _text_mark(info.metadata)) is not None
         ]
-        cls.__text_fields__ = tuple(name for name, _ in marks)
+        cls.__text_fields__ = names = tuple(name for name, _ in marks)
         cls.__optional_texts__ = frozenset(name for name, mark in marks if mark.optional)
-        names = cls.__text_fields__
         # Every text value as a tuple in one C call, however many fields there are (a lone
         # field is read twice so that the getter still returns a tuple).
-        cls.__read_texts__ = (
-            itemgetter(*names, *names)
-            if len(names) == 1
-            else (itemgetter(*names) if names else None)
-        )
+        cls.__read_texts__ = itemgetter(*names, *names) if len(names) == 1 else itemgetter(*names)
 
     @model_validator(mode="after")
     def _texts(self) -> Any:
-        read_texts = self.__read_texts__
-        if read_texts is None:
-            return self
         values = self.__dict__
+        read_texts = self.__read_texts__
+        assert read_texts is not None
         texts = read_texts(values)
         if "" in texts:
             for name in self.__optional_texts__:
@@ -191,7 +200,7 @@ class _TextChecked(BaseModel):
         return self
 
 
-class Message(_TextChecked):
+class Message(_Strict):
     """Base of every topic model: strict about unknown fields so typos fail loudly."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
@@ -199,7 +208,7 @@ class Message(_TextChecked):
     schema_version: Literal[1] = SCHEMA_VERSION
 
 
-class Part(_TextChecked):
+class Part(_Strict):
     """Base of a section nested inside a topic model."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)

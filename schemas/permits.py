@@ -12,12 +12,13 @@ from schemas.base import (
     OptionalText,
     Part,
     ScrapeTime,
+    TextChecked,
     permit_key,
 )
 from schemas.taxonomy import Category, MatchKind, TradeGroup
 
 
-class RawPermit(Message):
+class RawPermit(TextChecked, Message):
     """``permits.raw``: one building permit as a scraper saw it on a portal.
 
     Only ``jurisdiction`` and ``permit_number`` are required by the schema. A permit that has

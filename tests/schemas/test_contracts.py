@@ -265,3 +265,15 @@ def test_duplicate_is_a_discard_reason_in_the_contract_and_its_json_schema() -> 
     assert discard.reason_group == "duplicate"
     pattern = json.loads(schema_text(Topic.DISCARDED))["properties"]["reason"]["pattern"]
     assert "duplicate" in pattern
+
+
+def test_blank_text_is_missing_and_a_nul_is_refused_with_the_field_named() -> None:
+    permit = RawPermit.model_validate(
+        {"jurisdiction": " austin_tx ", "permit_number": " 7 ", "state": " tx ", "city": "  "}
+    )
+    assert (permit.jurisdiction, permit.permit_number, permit.state) == ("austin_tx", "7", "TX")
+    assert permit.city is None
+    with pytest.raises(ValidationError, match="work_description contains a NUL"):
+        RawPermit.model_validate(
+            {"jurisdiction": "austin_tx", "permit_number": "7", "work_description": "Roof\x00"}
+        )
