@@ -9,17 +9,11 @@ from __future__ import annotations
 
 from functools import partial
 
-from services.common.config import DatabaseSettings, RuntimeSettings
-from services.common.db.engine import (
-    DatabaseNotReady,
-    database_answers,
-    make_engine,
-    require_current_schema,
-)
+from services.common.config import DatabaseSettings, KafkaSettings, RuntimeSettings
+from services.common.db.engine import database_answers, make_engine, require_current_schema
 from services.common.kafka import DLQ_MAX_MESSAGE_BYTES
-from services.common.logs import configure_logging
-from services.common.runtime import Stage
-from services.common.service import run_stage
+from services.common.runtime import Stage, StreamRuntime
+from services.common.service import start_service
 from services.store.writer import STORE_INPUTS, BatchWriter
 
 
@@ -40,12 +34,10 @@ def build_stage(database_url: str) -> Stage:
 
 
 def main() -> None:
-    configure_logging("store", RuntimeSettings().log_level)
-    try:
-        stage = build_stage(DatabaseSettings().database_url)
-    except DatabaseNotReady as exc:
-        raise SystemExit(f"store: refusing to start: {exc}") from None
-    run_stage(stage)
+    kafka, runtime, database = KafkaSettings(), RuntimeSettings(), DatabaseSettings()
+    start_service(
+        "store", runtime, lambda: StreamRuntime(build_stage(database.database_url), kafka, runtime)
+    )
 
 
 if __name__ == "__main__":
