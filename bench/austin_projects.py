@@ -24,10 +24,12 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from schemas import RawPermit
+from services.categorizer.builders import BuilderSettings
 from services.common.db.engine import make_engine
 from services.common.db.tables.pipeline import discarded_permits, scored_leads
 from services.demo.pipeline import format_summary, run_demo
 from services.ingest.formats import read_permits
+from services.scorer.settings import ScorerBackend, ScorerSettings
 
 AUSTIN = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 EXPORT = "austin_permits_2015-01_to_2016-04.csv"
@@ -60,7 +62,14 @@ def main() -> None:
     started = clock.monotonic()
     read = read_permits(args.input, "austin", datetime(2016, 5, 1, tzinfo=UTC))
     permits = list(islice(scraped_daily(read), args.limit))
-    result = run_demo(permits, [], workdir=args.workdir, out_dir=args.workdir / "exports")
+    result = run_demo(
+        permits,
+        [],
+        workdir=args.workdir,
+        out_dir=args.workdir / "exports",
+        scorer=ScorerSettings(scorer_backend=ScorerBackend.RULES),
+        builders=BuilderSettings(),
+    )
     print(format_summary(result, args.workdir / "exports"))
 
     engine = make_engine(f"sqlite:///{args.workdir / 'leadstream.db'}")

@@ -23,6 +23,7 @@ from bench.infra import kafka_bootstrap, postgres_server, record
 from bench.passthrough import fresh_settings, load, passthrough
 from schemas.permits import RawPermit
 from schemas.topics import Topic
+from services.categorizer.builders import BuilderSettings
 from services.categorizer.categorize import categorize
 from services.categorizer.rule_book import load_rules
 from services.categorizer.service import build_registry, build_stage
@@ -84,7 +85,7 @@ def measure_stage(
     create_topics(settings, [PASSTHROUGH_SINK])
     load(settings, Topic.RAW.value, messages)
     ceiling = passthrough(settings, Topic.RAW.value, PASSTHROUGH_SINK, len(messages))
-    registry = build_registry(database_url) if database_url else None
+    registry = build_registry(database_url, BuilderSettings()) if database_url else None
     stage = build_stage(load_rules(), registry=registry)
     runtime = StreamRuntime(stage, settings, RuntimeSettings())
     thread = threading.Thread(target=runtime.run, daemon=True)

@@ -17,6 +17,7 @@ from services.categorizer.builders import (
 from services.categorizer.categorize import observations_of
 from services.categorizer.registry import UnusableName, listing, record, set_override
 from services.categorizer.rule_book import DEFAULT_RULES_PATH, RulesError, load_rules
+from services.common.config import DatabaseSettings
 from services.common.production_builders import built_in_builder
 from services.ingest.formats import FORMATS, read_permits
 
@@ -57,18 +58,17 @@ def register(subparsers: Any) -> None:
     learn.set_defaults(func=_learn)
 
 
-def _engine() -> Any:
+def _engine(database: DatabaseSettings) -> Any:
     from services.common.commands import database_for_command
-    from services.common.config import DatabaseSettings
 
-    return database_for_command(DatabaseSettings().database_url)
+    return database_for_command(database.database_url)
 
 
 def _list(args: argparse.Namespace) -> int:
     settings = BuilderSettings()
     if args.min_new_homes is not None:
         settings = settings.model_copy(update={"min_new_homes": max(1, args.min_new_homes)})
-    with _engine().connect() as conn:
+    with _engine(DatabaseSettings()).connect() as conn:
         rows = listing(conn, load_rules(), settings, args.jurisdiction)
     print(
         f"{len(rows)} production builders (at least {settings.min_new_homes} new-home permits "
@@ -87,7 +87,7 @@ def _list(args: argparse.Namespace) -> int:
 def _override(args: argparse.Namespace) -> int:
     settings = BuilderSettings()
     try:
-        with _engine().begin() as conn:
+        with _engine(DatabaseSettings()).begin() as conn:
             name = set_override(conn, args.name, args.verdict)
     except UnusableName as exc:
         print(f"leadstream builders {args.builders_command}: {exc}", file=sys.stderr)
@@ -115,7 +115,7 @@ def _learn(args: argparse.Namespace) -> int:
     except (RulesError, OSError, ValueError, KeyError) as exc:
         print(f"leadstream builders learn: {exc}", file=sys.stderr)
         return 2
-    with _engine().begin() as conn:
+    with _engine(DatabaseSettings()).begin() as conn:
         inserted = record(conn, observations)
         flagged = listing(conn, rules, settings, None)
     places = Counter(item.jurisdiction for item in observations)

@@ -163,7 +163,7 @@ class KnownBuilders:
     (no window can reach the threshold with fewer).
     """
 
-    settings: BuilderSettings = field(default_factory=BuilderSettings)
+    settings: BuilderSettings
     days: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     overrides: dict[str, str] = field(default_factory=dict)
 

@@ -107,29 +107,30 @@ def _common_arguments(parser: argparse.ArgumentParser, *, data_flag: bool) -> No
 
 
 def _results(
-    args: argparse.Namespace, file: Path, format_name: str
+    args: argparse.Namespace, builders: BuilderSettings | None, file: Path, format_name: str
 ) -> Iterator[CategorizedPermit | DiscardedPermit]:
     """Every permit of the file categorised, as a backfill would: the builder registry is
-    learned from the whole file first (unless --no-registry)."""
+    learned from the whole file first (``builders`` None: --no-registry, it is not)."""
     rules = load_rules(args.rules)
     now = datetime.now(UTC)
     scraped_at = args.as_of or now
     known = None
-    if not args.no_registry:
+    if builders is not None:
         permits = read_permits(file, format_name, scraped_at)
-        known = learn(observations_of(permits, rules), BuilderSettings())
+        known = learn(observations_of(permits, rules), builders)
     for permit in read_permits(file, format_name, scraped_at):
         yield categorize(permit, rules, args.as_of or permit.scraped_at or now, known)
 
 
 def _categorize(args: argparse.Namespace) -> int:
+    builders = None if args.no_registry else BuilderSettings()
     categories: Counter[str] = Counter()
     discards: Counter[str] = Counter()
     try:
         with args.out.open("w", newline="", encoding="utf-8") as handle:
             writer = csv.DictWriter(handle, fieldnames=PREDICTION_COLUMNS)
             writer.writeheader()
-            for result in _results(args, args.file, args.format_name):
+            for result in _results(args, builders, args.file, args.format_name):
                 row = prediction_row(result)
                 writer.writerow(row)
                 categories[row["category"]] += 1
@@ -183,11 +184,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"leadstream eval categorize: {exc}", file=sys.stderr)
         return 2
+    builders = None if args.no_registry else BuilderSettings()
     reports: list[tuple[str, Evaluation]] = []
     for index, labelled in enumerate(sets):
         if len(sets) > 1:
             print(("\n" if index else "") + f"== {labelled.name} ({labelled.data.name})")
-        code = _evaluate_set(args, labelled, reports)
+        code = _evaluate_set(args, builders, labelled, reports)
         if code == 2:
             return code
     if len(sets) > 1:
@@ -197,13 +199,16 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 
 def _evaluate_set(
-    args: argparse.Namespace, labelled: LabelledSet, reports: list[tuple[str, Evaluation]]
+    args: argparse.Namespace,
+    builders: BuilderSettings | None,
+    labelled: LabelledSet,
+    reports: list[tuple[str, Evaluation]],
 ) -> int:
     try:
         labels = read_labels(labelled.labels)
         predictions: dict[str, Verdict] = {}
         descriptions: dict[str, str] = {}
-        for result in _results(args, labelled.data, labelled.format_name):
+        for result in _results(args, builders, labelled.data, labelled.format_name):
             # An export can hold several scrapes of one permit; the first is measured.
             number = result.permit.permit_number
             if number in labels and number not in predictions:

@@ -32,16 +32,16 @@ from services.categorizer.categorize import (
 )
 from services.categorizer.registry import LiveRegistry
 from services.categorizer.rule_book import DEFAULT_RULES_PATH, Rules, RulesError, load_rules
-from services.common.config import DatabaseSettings, RuntimeSettings
+from services.common.config import DatabaseSettings, KafkaSettings, RuntimeSettings
 from services.common.db.engine import (
     DatabaseNotReady,
     database_answers,
     make_engine,
     require_current_schema,
 )
-from services.common.logs import configure_logging
 from services.common.messages import BadInput, Output, Outputs
-from services.common.service import run_stage
+from services.common.runtime import StreamRuntime
+from services.common.service import start_service
 from services.common.stage import BatchStage, MessageStage, Stage
 
 DISCARDED = Counter(
@@ -94,25 +94,24 @@ def build_stage(
     )
 
 
-def build_registry(database_url: str, settings: BuilderSettings | None = None) -> LiveRegistry:
+def build_registry(database_url: str, settings: BuilderSettings) -> LiveRegistry:
     """The registry on this database; raises DatabaseNotReady unless it is reachable and at the
     latest schema."""
     engine = make_engine(database_url)
     require_current_schema(engine)
-    return LiveRegistry(engine, settings or BuilderSettings())
+    return LiveRegistry(engine, settings)
 
 
 def main() -> None:
-    settings = CategorizerSettings()
-    configure_logging(STAGE, RuntimeSettings().log_level)
-    try:
+    settings, builders = CategorizerSettings(), BuilderSettings()
+    kafka, runtime, database = KafkaSettings(), RuntimeSettings(), DatabaseSettings()
+
+    def build() -> StreamRuntime:
         rules = load_rules(settings.rules_path)
-        registry = build_registry(DatabaseSettings().database_url)
-    except RulesError as exc:
-        raise SystemExit(f"categorizer: not starting: {exc}") from exc
-    except DatabaseNotReady as exc:
-        raise SystemExit(f"categorizer: refusing to start: {exc}") from None
-    run_stage(build_stage(rules, registry=registry))
+        registry = build_registry(database.database_url, builders)
+        return StreamRuntime(build_stage(rules, registry=registry), kafka, runtime)
+
+    start_service(STAGE, runtime, build, refuse_on=(RulesError, DatabaseNotReady))
 
 
 if __name__ == "__main__":

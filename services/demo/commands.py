@@ -4,6 +4,7 @@ onto a real broker, for ``make feed``)."""
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from datetime import UTC, date, datetime, time
@@ -46,8 +47,10 @@ def register(subparsers: Any) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from services.categorizer.builders import BuilderSettings
     from services.demo.generator import generate
     from services.demo.pipeline import format_summary, run_demo
+    from services.scorer.settings import ScorerBackend, ScorerSettings
 
     if args.input is not None:
         if args.format is None:
@@ -69,7 +72,21 @@ def _demo(args: argparse.Namespace) -> int:
         f"leadstream demo: {source} → categorizer → enricher → scorer → store → tier files",
         flush=True,
     )
-    result = run_demo(permits, properties, workdir=args.workdir, out_dir=args.out)
+    # The LLM when a key (or a backend) is configured; else the labelled rules backend.
+    configured = ("LEADSTREAM_SCORER_BACKEND", "LEADSTREAM_LLM_API_KEY", "DEEPSEEK_API_KEY")
+    scorer = (
+        ScorerSettings()
+        if any(os.environ.get(name) for name in configured)
+        else ScorerSettings(scorer_backend=ScorerBackend.RULES)
+    )
+    result = run_demo(
+        permits,
+        properties,
+        workdir=args.workdir,
+        out_dir=args.out,
+        scorer=scorer,
+        builders=BuilderSettings(),
+    )
     print(format_summary(result, args.out))
     return 0
 

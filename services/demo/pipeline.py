@@ -9,7 +9,6 @@ scorer runs the explicitly labelled ``rules`` backend; with one, it calls the LL
 
 from __future__ import annotations
 
-import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -20,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import Engine
 
 from schemas import RawPermit, Topic
+from services.categorizer.builders import BuilderSettings
 from services.categorizer.rule_book import load_rules
 from services.categorizer.service import build_registry
 from services.categorizer.service import build_stage as categorizer_stage
@@ -51,21 +51,17 @@ class DemoResult:
     properties_loaded: int
 
 
-def scorer_settings() -> ScorerSettings:
-    """The LLM when a key (or a backend) is configured; else the labelled rules backend."""
-    configured = ("LEADSTREAM_SCORER_BACKEND", "LEADSTREAM_LLM_API_KEY", "DEEPSEEK_API_KEY")
-    if any(os.environ.get(name) for name in configured):
-        return ScorerSettings()
-    return ScorerSettings(scorer_backend=ScorerBackend.RULES)
-
-
 def run_demo(
     permits: Iterable[RawPermit],
     properties: Iterable[GeneratedProperty],
     *,
     workdir: Path,
     out_dir: Path,
+    scorer: ScorerSettings,
+    builders: BuilderSettings,
 ) -> DemoResult:
+    """``scorer``: the LLM when a key is configured, else the labelled rules backend (the
+    command decides)."""
     workdir.mkdir(parents=True, exist_ok=True)
     database = workdir / "leadstream.db"
     database.unlink(missing_ok=True)
@@ -74,11 +70,11 @@ def run_demo(
     engine = make_engine(url)
     loaded = load_properties(engine, properties)
 
-    settings = scorer_settings()
+    settings = scorer
     store = _counting(store_stage(url), BatchWriter(engine))
     pipeline = EmbeddedPipeline(
         [
-            categorizer_stage(load_rules(), registry=build_registry(url)),
+            categorizer_stage(load_rules(), registry=build_registry(url, builders)),
             enricher_stage(url),
             scorer_stage(settings),
             store.stage,

@@ -78,7 +78,7 @@ def _summary(args: argparse.Namespace) -> int:
     from services.dlq.summary import format_summary, group_failures
 
     failed_since = _failed_since(args)
-    with _engine().connect() as conn:
+    with _engine(DatabaseSettings()).connect() as conn:
         kinds = group_failures(error_counts(conn, failed_since))
         replayed = replayed_count(conn, failed_since)
     print(format_summary(kinds, replayed, failed_since))
@@ -103,18 +103,19 @@ def _replay(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    database = DatabaseSettings()
     if args.dry_run:
-        return _dry_run(selection, args.limit)
-    return _replay_for_real(selection, args.limit)
+        return _dry_run(database, selection, args.limit)
+    return _replay_for_real(database, KafkaSettings(), selection, args.limit)
 
 
-def _dry_run(selection: DeadLetterFilter, limit: int | None) -> int:
+def _dry_run(database: DatabaseSettings, selection: DeadLetterFilter, limit: int | None) -> int:
     from services.dlq.plan import Skip
     from services.dlq.replay import preview
     from services.dlq.summary import error_class
 
     would_replay = skipped = 0
-    for letter, plan in preview(_engine(), selection, limit=limit):
+    for letter, plan in preview(_engine(database), selection, limit=limit):
         if isinstance(plan, Skip):
             skipped += 1
             print(f"skip    #{letter.id}  {_key(letter.key)}: {plan.reason}")
@@ -128,10 +129,12 @@ def _dry_run(selection: DeadLetterFilter, limit: int | None) -> int:
     return 0
 
 
-def _replay_for_real(selection: DeadLetterFilter, limit: int | None) -> int:
+def _replay_for_real(
+    database: DatabaseSettings, kafka: KafkaSettings, selection: DeadLetterFilter, limit: int | None
+) -> int:
     from services.dlq.replay import replay
 
-    tally = replay(_engine(), KafkaSettings(), selection, limit=limit)
+    tally = replay(_engine(database), kafka, selection, limit=limit)
     print(f"replayed {tally.replayed:,} (re-published and marked replayed)")
     for label, reasons in (("skipped", tally.skipped), ("failed", tally.failed)):
         print(f"{label} {reasons.total():,}" + (":" if reasons else ""))
@@ -161,7 +164,7 @@ def _positive_int(text: str) -> int:
     return value
 
 
-def _engine() -> Engine:
+def _engine(database: DatabaseSettings) -> Engine:
     from services.common.commands import database_for_command
 
-    return database_for_command(DatabaseSettings().database_url)
+    return database_for_command(database.database_url)

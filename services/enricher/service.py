@@ -17,16 +17,16 @@ from schemas.discards import DiscardedPermit
 from schemas.permits import CategorizedPermit
 from schemas.topics import Topic
 from services.categorizer.rule_book import RulesError
-from services.common.config import DatabaseSettings, RuntimeSettings
+from services.common.config import DatabaseSettings, KafkaSettings, RuntimeSettings
 from services.common.db.engine import (
     DatabaseNotReady,
     database_answers,
     make_engine,
     require_current_schema,
 )
-from services.common.logs import configure_logging
 from services.common.messages import Output, Outputs
-from services.common.service import run_stage
+from services.common.runtime import StreamRuntime
+from services.common.service import start_service
 from services.common.stage import BatchStage
 from services.enricher import metrics
 from services.enricher.builders import ProductionBuilders
@@ -82,12 +82,13 @@ def build_stage(
 
 
 def main() -> None:
-    configure_logging(STAGE, RuntimeSettings().log_level)
-    try:
-        stage = build_stage(DatabaseSettings().database_url)
-    except (DatabaseNotReady, RulesError) as exc:
-        raise SystemExit(f"enricher: refusing to start: {exc}") from None
-    run_stage(stage)
+    kafka, runtime, database = KafkaSettings(), RuntimeSettings(), DatabaseSettings()
+    start_service(
+        STAGE,
+        runtime,
+        lambda: StreamRuntime(build_stage(database.database_url), kafka, runtime),
+        refuse_on=(DatabaseNotReady, RulesError),
+    )
 
 
 if __name__ == "__main__":

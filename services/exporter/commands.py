@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from schemas.taxonomy import Tier, TradeGroup
 from services.common.times import parse_since
 from services.exporter import price_commands
+from services.exporter.settings import ExporterSettings, exit_on_invalid_settings
 
 E = TypeVar("E", bound=StrEnum)
 
@@ -84,21 +85,21 @@ def _enum_list(enum: type[E], normalise: Callable[[str], str]) -> Callable[[str]
     return parse
 
 
-def _engine() -> Engine:
+def _engine(settings: ExporterSettings) -> Engine:
     from services.common.commands import database_for_command
-    from services.exporter.settings import load_settings
 
-    return database_for_command(load_settings().database_url)
+    return database_for_command(settings.database_url)
 
 
 def _export(args: argparse.Namespace) -> int:
-    from services.exporter.settings import load_settings
     from services.exporter.tier_files import export_tier_files
 
+    with exit_on_invalid_settings():
+        settings = ExporterSettings()
     report = export_tier_files(
-        _engine(),
+        _engine(settings),
         args.out,
-        max_buyers_per_lead=load_settings().max_buyers_per_lead,
+        max_buyers_per_lead=settings.max_buyers_per_lead,
         now=datetime.now(UTC),
         since=args.since,
     )
@@ -121,9 +122,11 @@ def _buyers_add(args: argparse.Namespace) -> int:
     if not trade_groups or not tiers:
         print("error: give at least one trade group and one tier", file=sys.stderr)
         return 2
+    with exit_on_invalid_settings():
+        settings = ExporterSettings()
     try:
         buyer, key = create_buyer(
-            _engine(), args.name, trade_groups, tiers, args.counties, BuyerPlan(args.plan)
+            _engine(settings), args.name, trade_groups, tiers, args.counties, BuyerPlan(args.plan)
         )
     except BuyerExists as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -142,7 +145,9 @@ def _buyers_add(args: argparse.Namespace) -> int:
 def _buyers_list(args: argparse.Namespace) -> int:
     from services.exporter.buyers import list_buyers
 
-    for row in list_buyers(_engine()):
+    with exit_on_invalid_settings():
+        settings = ExporterSettings()
+    for row in list_buyers(_engine(settings)):
         counties = "all" if row.counties is None else ",".join(row.counties)
         state = "active" if row.active else "deactivated"
         print(
@@ -155,7 +160,9 @@ def _buyers_list(args: argparse.Namespace) -> int:
 def _buyers_deactivate(args: argparse.Namespace) -> int:
     from services.exporter.buyers import deactivate_buyer
 
-    if not deactivate_buyer(_engine(), args.name):
+    with exit_on_invalid_settings():
+        settings = ExporterSettings()
+    if not deactivate_buyer(_engine(settings), args.name):
         print(f"error: no buyer named {args.name!r}", file=sys.stderr)
         return 1
     print(f"buyer {args.name!r} deactivated: its key no longer works")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 
 from services.exporter.dispute_rules import DisputeStatus
+from services.exporter.settings import ExporterSettings, exit_on_invalid_settings
 
 if TYPE_CHECKING:
     from services.exporter.disputes import Dispute
@@ -91,7 +92,9 @@ def _list(args: argparse.Namespace) -> int:
     from services.exporter.disputes import list_disputes
 
     status = None if args.status is None else DisputeStatus(args.status)
-    found = list_disputes(_engine(), status=status)
+    with exit_on_invalid_settings():
+        settings = ExporterSettings()
+    found = list_disputes(_engine(settings), status=status)
     for line in format_table(found, datetime.now(UTC)):
         print(line)
     print(f"{len(found)} dispute(s)")
@@ -106,9 +109,11 @@ def _decide(args: argparse.Namespace) -> int:
         decide_dispute,
     )
 
+    with exit_on_invalid_settings():
+        settings = ExporterSettings()
     try:
         dispute = decide_dispute(
-            _engine(), args.id, approve=args.approve, note=args.note, now=datetime.now(UTC)
+            _engine(settings), args.id, approve=args.approve, note=args.note, now=datetime.now(UTC)
         )
     except (DisputeNotFound, DisputeConflict, NoteRequired) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -123,8 +128,7 @@ def _decide(args: argparse.Namespace) -> int:
     return 0
 
 
-def _engine() -> Engine:
+def _engine(settings: ExporterSettings) -> Engine:
     from services.common.commands import database_for_command
-    from services.exporter.settings import load_settings
 
-    return database_for_command(load_settings().database_url)
+    return database_for_command(settings.database_url)

@@ -10,6 +10,7 @@ from typing import Any
 
 from schemas.taxonomy import Category, Tier, TradeGroup
 from services.exporter.records import SELLABLE_TIERS
+from services.exporter.settings import ExporterSettings, exit_on_invalid_settings
 
 MAX_PRICE = Decimal("99999999.99")  # price_book.price is NUMERIC(10, 2)
 
@@ -76,11 +77,10 @@ def _choice(enum: Any, normalise: Any) -> Any:
     return parse
 
 
-def _engine() -> Any:
+def _engine(settings: ExporterSettings) -> Any:
     from services.common.commands import database_for_command
-    from services.exporter.settings import load_settings
 
-    return database_for_command(load_settings().database_url)
+    return database_for_command(settings.database_url)
 
 
 def _describe(trade_group: str, tier: str, category: str | None, county: str | None) -> str:
@@ -93,8 +93,10 @@ def _describe(trade_group: str, tier: str, category: str | None, county: str | N
 def _prices_set(args: argparse.Namespace) -> int:
     from services.exporter.prices import set_price
 
+    with exit_on_invalid_settings():
+        settings = ExporterSettings()
     entry = set_price(
-        _engine(),
+        _engine(settings),
         trade_group=args.trade_group,
         tier=args.tier,
         category=args.category,
@@ -110,7 +112,9 @@ def _prices_set(args: argparse.Namespace) -> int:
 def _prices_list(args: argparse.Namespace) -> int:
     from services.exporter.prices import list_prices
 
-    for entry in list_prices(_engine()):
+    with exit_on_invalid_settings():
+        settings = ExporterSettings()
+    for entry in list_prices(_engine(settings)):
         scope = _describe(entry.trade_group, entry.tier, entry.category, entry.county)
         print(f"{scope}\tprice={entry.price}")
     return 0
@@ -119,8 +123,10 @@ def _prices_list(args: argparse.Namespace) -> int:
 def _prices_delete(args: argparse.Namespace) -> int:
     from services.exporter.prices import delete_price
 
+    with exit_on_invalid_settings():
+        settings = ExporterSettings()
     if not delete_price(
-        _engine(),
+        _engine(settings),
         trade_group=args.trade_group,
         tier=args.tier,
         category=args.category,

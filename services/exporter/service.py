@@ -15,16 +15,10 @@ import uvicorn
 from sqlalchemy import Engine
 
 from services.common.config import RuntimeSettings
-from services.common.db.engine import (
-    DatabaseNotReady,
-    database_answers,
-    make_engine,
-    require_current_schema,
-)
-from services.common.http import serve_health
-from services.common.logs import configure_logging
+from services.common.db.engine import database_answers, make_engine, require_current_schema
+from services.common.service import start_service
 from services.exporter.api import configure_sessions, create_app
-from services.exporter.settings import ExporterSettings, load_settings
+from services.exporter.settings import ExporterSettings, exit_on_invalid_settings
 from services.exporter.tier_files import export_tier_files
 
 log = logging.getLogger(__name__)
@@ -70,10 +64,9 @@ class PeriodicExport(threading.Thread):
         self.join(timeout=self.interval_s + 30)
 
 
-def main() -> None:
-    settings = load_settings()
-    runtime = RuntimeSettings()
-    configure_logging("exporter", runtime.log_level)
+def open_database(settings: ExporterSettings) -> Engine:
+    """The exporter's own engine (the API has its pool); raises DatabaseNotReady unless the
+    database is reachable and at the latest schema."""
     engine = make_engine(settings.database_url, pool_size=1)
     if engine.dialect.name == "postgresql":
         # The tier-file export's cursor reads every lead: no statement timeout, but a session
@@ -83,26 +76,53 @@ def main() -> None:
             statement_timeout_s=None,
             idle_in_transaction_timeout_s=settings.db_idle_in_transaction_timeout_s,
         )
-    try:
-        require_current_schema(engine)
-    except DatabaseNotReady as exc:
-        raise SystemExit(f"exporter: refusing to start: {exc}") from None
-    if runtime.metrics_port:
-        # Like every service: Prometheus and the probes on LEADSTREAM_METRICS_PORT, for the
-        # operators' network; the buyer API port does not serve /metrics.
-        serve_health(runtime.metrics_port, lambda: True, lambda: database_answers(engine))
-        log.info("health and metrics served", extra={"port": runtime.metrics_port})
-    periodic = None
-    if settings.export_dir is not None and settings.export_interval_s > 0:
-        periodic = PeriodicExport(engine, settings)
-        periodic.start()
-    log.info("buyer API starting", extra={"port": settings.api_port})
-    try:
-        # log_config=None: uvicorn's records go through our JSON logging.
-        uvicorn.run(
-            create_app(settings), host=settings.api_host, port=settings.api_port, log_config=None
-        )
-    finally:
-        if periodic is not None:
-            periodic.stop()
-        engine.dispose()
+    require_current_schema(engine)
+    return engine
+
+
+class ExporterProcess:
+    """The buyer API in the foreground; the periodic tier-file export beside it, if set.
+
+    Like every service it serves Prometheus and the probes on ``LEADSTREAM_METRICS_PORT``, for
+    the operators' network; the buyer API port does not serve /metrics.
+    """
+
+    def __init__(self, engine: Engine, settings: ExporterSettings) -> None:
+        self.engine = engine
+        self.settings = settings
+
+    def healthy(self) -> bool:
+        return True
+
+    def ready(self) -> bool:
+        return database_answers(self.engine)
+
+    def install_signal_handlers(self) -> None:
+        """Nothing to do: uvicorn installs its own, and ``run`` returns once it has stopped."""
+
+    def run(self) -> None:
+        settings = self.settings
+        periodic = None
+        if settings.export_dir is not None and settings.export_interval_s > 0:
+            periodic = PeriodicExport(self.engine, settings)
+            periodic.start()
+        log.info("buyer API starting", extra={"port": settings.api_port})
+        try:
+            # log_config=None: uvicorn's records go through our JSON logging.
+            uvicorn.run(
+                create_app(settings),
+                host=settings.api_host,
+                port=settings.api_port,
+                log_config=None,
+            )
+        finally:
+            if periodic is not None:
+                periodic.stop()
+            self.engine.dispose()
+
+
+def main() -> None:
+    with exit_on_invalid_settings():
+        settings = ExporterSettings()
+    runtime = RuntimeSettings()
+    start_service("exporter", runtime, lambda: ExporterProcess(open_database(settings), settings))

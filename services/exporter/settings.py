@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -91,13 +93,15 @@ class ExporterSettings(DatabaseSettings):
         return secret
 
 
-def load_settings() -> ExporterSettings:
-    """The settings from the environment, or exit with what is wrong (never the values).
+@contextmanager
+def exit_on_invalid_settings() -> Iterator[None]:
+    """Wrap reading ``ExporterSettings()`` from the environment: invalid settings end the
+    process with what is wrong (never the values).
 
     pydantic's own message quotes the input, which for the admin key is the secret itself.
     """
     try:
-        return ExporterSettings()
+        yield
     except ValidationError as exc:
         problems = describe_problems(
             exc.errors(include_input=False, include_url=False), whole="settings"

@@ -20,14 +20,9 @@ from functools import partial
 from schemas.stored import LeadStored
 from schemas.topics import Topic
 from services.common.config import KafkaSettings, RuntimeSettings
-from services.common.db.engine import (
-    DatabaseNotReady,
-    database_answers,
-    make_engine,
-    require_current_schema,
-)
-from services.common.logs import configure_logging
-from services.common.service import run_stage
+from services.common.db.engine import database_answers, make_engine, require_current_schema
+from services.common.runtime import StreamRuntime
+from services.common.service import start_service
 from services.common.stage import BatchStage
 from services.notifier.matcher import Matcher
 from services.notifier.relay import OutboxRelay
@@ -88,19 +83,38 @@ class Background:
         self._engine.dispose()
 
 
+class NotifierProcess:
+    """The stage in the foreground; the relay and the delivery worker run while it does."""
+
+    def __init__(self, runtime: StreamRuntime, background: Background) -> None:
+        self.runtime = runtime
+        self.background = background
+
+    def healthy(self) -> bool:
+        return self.runtime.healthy()
+
+    def ready(self) -> bool:
+        return self.runtime.ready()
+
+    def install_signal_handlers(self) -> None:
+        self.runtime.install_signal_handlers()
+
+    def run(self) -> None:
+        self.background.start()
+        try:
+            self.runtime.run()
+        finally:
+            self.background.stop()
+
+
 def main() -> None:
-    configure_logging("notifier", RuntimeSettings().log_level)
-    settings = NotifierSettings()
-    try:
+    settings, kafka, runtime = NotifierSettings(), KafkaSettings(), RuntimeSettings()
+
+    def build() -> NotifierProcess:
         stage = build_stage(settings.database_url, settings)
-    except DatabaseNotReady as exc:
-        raise SystemExit(f"notifier: refusing to start: {exc}") from None
-    background = Background(settings, KafkaSettings())
-    background.start()
-    try:
-        run_stage(stage)
-    finally:
-        background.stop()
+        return NotifierProcess(StreamRuntime(stage, kafka, runtime), Background(settings, kafka))
+
+    start_service("notifier", runtime, build)
 
 
 if __name__ == "__main__":

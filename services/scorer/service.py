@@ -17,10 +17,8 @@ from dataclasses import replace
 
 from schemas import EnrichedPermit, RetryRequest, Topic
 from services.common.config import DatabaseSettings, KafkaSettings, RuntimeSettings
-from services.common.db.engine import DatabaseNotReady
-from services.common.logs import configure_logging
 from services.common.runtime import StreamRuntime
-from services.common.service import run_stage
+from services.common.service import start_service
 from services.common.stage import AsyncStage
 from services.scorer.cache import ScoringCache
 from services.scorer.circuit import CircuitBreaker
@@ -37,10 +35,10 @@ RETRY_STAGE = "scorer-retry"
 
 
 def build_stage(
-    settings: ScorerSettings | None = None, *, cache: ScoringCache | None = None
+    settings: ScorerSettings, *, cache: ScoringCache | None = None
 ) -> AsyncStage[EnrichedPermit]:
     """New leads. ``cache`` is the shared scoring cache (None: every lead is a miss)."""
-    handlers = _handlers(settings or ScorerSettings(), cache, STAGE)
+    handlers = _handlers(settings, cache, STAGE)
     return AsyncStage(
         name=STAGE,
         inputs={Topic.ENRICHED.value: EnrichedPermit},
@@ -50,10 +48,10 @@ def build_stage(
 
 
 def build_retry_stage(
-    settings: ScorerSettings | None = None, *, cache: ScoringCache | None = None
+    settings: ScorerSettings, *, cache: ScoringCache | None = None
 ) -> AsyncStage[RetryRequest]:
     """RETRY leads, re-scored when due."""
-    handlers = _handlers(settings or ScorerSettings(), cache, RETRY_STAGE)
+    handlers = _handlers(settings, cache, RETRY_STAGE)
     return AsyncStage(
         name=RETRY_STAGE,
         inputs={Topic.RETRY.value: RetryRequest},
@@ -101,39 +99,71 @@ def log_start(settings: ScorerSettings) -> None:
     )
 
 
-def main() -> None:
-    settings = ScorerSettings()
-    runtime_settings = RuntimeSettings()
-    configure_logging(STAGE, runtime_settings.log_level)
-    log_start(settings)
-    cache = None
-    if settings.scorer_backend is ScorerBackend.LLM:
+class ScorerProcess:
+    """Both stages: ``scorer`` in the foreground, ``scorer-retry`` on a thread with its own
+    in-flight limit. The service is ready only while the re-score stage is healthy too, and a
+    re-score stage that fails stops the whole process so it is restarted."""
+
+    def __init__(
+        self,
+        settings: ScorerSettings,
+        kafka: KafkaSettings,
+        runtime_settings: RuntimeSettings,
+        cache: ScoringCache | None,
+    ) -> None:
+        self._cache = cache
+        self._join_timeout_s = runtime_settings.shutdown_timeout_s + 10
+        self.retry_runtime = StreamRuntime(
+            build_retry_stage(settings, cache=cache),
+            kafka,
+            runtime_settings.model_copy(update={"max_in_flight": settings.rescore_max_in_flight}),
+        )
+        stage = replace(build_stage(settings, cache=cache), on_ready=self.retry_runtime.healthy)
+        self.runtime = StreamRuntime(stage, kafka, runtime_settings)
+        self._failures: list[BaseException] = []
+        self._retry_thread = threading.Thread(
+            target=_run_retry_runtime,
+            args=(self.retry_runtime, self._failures),
+            name=RETRY_STAGE,
+            daemon=True,
+        )
+
+    def healthy(self) -> bool:
+        return self.runtime.healthy()
+
+    def ready(self) -> bool:
+        return self.runtime.ready()
+
+    def install_signal_handlers(self) -> None:
+        self.runtime.install_signal_handlers()
+
+    def run(self) -> None:
+        self._retry_thread.start()
         try:
+            self.runtime.run()
+        finally:
+            self.retry_runtime.request_stop()
+            self._retry_thread.join(self._join_timeout_s)
+            if self._cache is not None:
+                self._cache.close()
+        if self._failures:
+            raise self._failures[0]
+
+
+def main() -> None:
+    settings, kafka, runtime = ScorerSettings(), KafkaSettings(), RuntimeSettings()
+    database = DatabaseSettings()
+
+    def build() -> ScorerProcess:
+        log_start(settings)
+        cache = None
+        if settings.scorer_backend is ScorerBackend.LLM:
             cache = ScoringCache.connect(
-                DatabaseSettings().database_url, pool_size=settings.scoring_cache_pool_size
+                database.database_url, pool_size=settings.scoring_cache_pool_size
             )
-        except DatabaseNotReady as exc:
-            raise SystemExit(f"scorer: refusing to start: {exc}") from None
-    retry_runtime = StreamRuntime(
-        build_retry_stage(settings, cache=cache),
-        KafkaSettings(),
-        runtime_settings.model_copy(update={"max_in_flight": settings.rescore_max_in_flight}),
-    )
-    failures: list[BaseException] = []
-    retry_thread = threading.Thread(
-        target=_run_retry_runtime, args=(retry_runtime, failures), name=RETRY_STAGE, daemon=True
-    )
-    stage = replace(build_stage(settings, cache=cache), on_ready=retry_runtime.healthy)
-    retry_thread.start()
-    try:
-        run_stage(stage, runtime_settings)
-    finally:
-        retry_runtime.request_stop()
-        retry_thread.join(runtime_settings.shutdown_timeout_s + 10)
-        if cache is not None:
-            cache.close()
-    if failures:
-        raise failures[0]
+        return ScorerProcess(settings, kafka, runtime, cache)
+
+    start_service(STAGE, runtime, build)
 
 
 def _run_retry_runtime(runtime: StreamRuntime, failures: list[BaseException]) -> None:

@@ -11,16 +11,11 @@ from functools import partial
 
 from pydantic import BaseModel
 
-from services.common.config import DatabaseSettings, RuntimeSettings
-from services.common.db.engine import (
-    DatabaseNotReady,
-    database_answers,
-    make_engine,
-    require_current_schema,
-)
+from services.common.config import DatabaseSettings, KafkaSettings, RuntimeSettings
+from services.common.db.engine import database_answers, make_engine, require_current_schema
 from services.common.kafka import DLQ_MAX_MESSAGE_BYTES
-from services.common.logs import configure_logging
-from services.common.service import run_stage
+from services.common.runtime import StreamRuntime
+from services.common.service import start_service
 from services.common.stage import BatchStage
 from services.store.writer import STORE_INPUTS, BatchWriter
 
@@ -42,12 +37,10 @@ def build_stage(database_url: str) -> BatchStage[BaseModel]:
 
 
 def main() -> None:
-    configure_logging("store", RuntimeSettings().log_level)
-    try:
-        stage = build_stage(DatabaseSettings().database_url)
-    except DatabaseNotReady as exc:
-        raise SystemExit(f"store: refusing to start: {exc}") from None
-    run_stage(stage)
+    kafka, runtime, database = KafkaSettings(), RuntimeSettings(), DatabaseSettings()
+    start_service(
+        "store", runtime, lambda: StreamRuntime(build_stage(database.database_url), kafka, runtime)
+    )
 
 
 if __name__ == "__main__":

@@ -64,5 +64,5 @@ def test_the_service_refuses_to_start_on_a_broken_rules_file(
     monkeypatch.setenv("LEADSTREAM_CATEGORIZER_RULES_PATH", str(path))
     with pytest.raises(SystemExit) as stopped:
         service.main()
-    assert "not starting" in str(stopped.value)
+    assert "categorizer: refusing to start" in str(stopped.value)
     assert str(path) in str(stopped.value)

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select
 
+from services.categorizer.builders import BuilderSettings
 from services.common.db.tables.pipeline import ScoredLeadRow
 from services.demo.generator import generate
 from services.demo.pipeline import run_demo
+from services.scorer.settings import ScorerBackend, ScorerSettings
 
 AS_OF = date(2026, 11, 2)
 
@@ -38,7 +40,14 @@ def test_demo_accounts_for_every_permit_and_tier_files_match_the_database(
 ) -> None:
     sample = generate(300, seed=11, as_of=AS_OF)
     out = tmp_path / "exports"
-    result = run_demo(sample.permits, sample.properties, workdir=tmp_path, out_dir=out)
+    result = run_demo(
+        sample.permits,
+        sample.properties,
+        workdir=tmp_path,
+        out_dir=out,
+        scorer=ScorerSettings(scorer_backend=ScorerBackend.RULES),
+        builders=BuilderSettings(),
+    )
 
     stats = result.stats
     assert stats.input == 300, "every permit ends as a lead, a discard or a DLQ record"
