@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -60,3 +61,8 @@ def make_buyer(engine: Engine) -> MakeBuyer:
 
 
 ADMIN = {"X-API-Key": ADMIN_KEY}
+
+
+def ids(page: Any) -> list[int]:
+    """The lead ids of a page of ``GET /v1/leads``, in order."""
+    return [item["id"] for item in page["items"]]

@@ -1,4 +1,4 @@
-"""The buyer API through real PostgreSQL: keys, entitlements, paging, CSV, sales, stats."""
+"""The buyer API through real PostgreSQL: keys, entitlements, paging, filters and CSV."""
 
 from __future__ import annotations
 
@@ -7,26 +7,16 @@ import csv
 import io
 import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine
 
-from services.common.db.tables.dlq import DeadLetterRow
-from services.common.db.tables.marketplace import LeadPurchaseRow
-from services.common.db.tables.pipeline import DiscardedPermitRow
-from services.exporter.queries import leads
 from services.exporter.records import CSV_HEADER
-from services.exporter.settings import ExporterSettings
-from tests.exporter.conftest import ADMIN, MakeBuyer
+from tests.exporter.conftest import ADMIN, MakeBuyer, ids
 from tests.exporter.factories import SCORED_AT, insert_lead, insert_leads, lead_values
 
 pytestmark = pytest.mark.postgres
-
-
-def ids(page: Any) -> list[int]:
-    return [item["id"] for item in page["items"]]
 
 
 def test_every_route_needs_a_valid_key(client: TestClient, engine: Engine) -> None:
@@ -202,212 +192,6 @@ def test_csv_download_streams_the_same_query(
     assert tuple(rows[0].keys()) == CSV_HEADER
     assert [int(r["lead_id"]) for r in rows] == ids(listed)
     assert all(r["trade_group"] == "luxury_outdoor" for r in rows)
-
-
-def test_purchase_records_the_sale_and_then_it_is_sold_out(
-    client: TestClient, engine: Engine, make_buyer: MakeBuyer
-) -> None:
-    lead_id = insert_lead(engine)
-    first, second = make_buyer("first"), make_buyer("second")
-
-    response = client.post(f"/v1/leads/{lead_id}/purchase", json={"price": 25.0}, headers=first)
-    assert response.status_code == 201, response.text
-    assert response.json()["price"] == 25.0
-
-    with engine.connect() as conn:
-        row = conn.execute(select(leads).where(leads.c.id == lead_id)).one()
-    assert (row.status, row.sold_to, float(row.sold_price), row.sold_count) == (
-        "sold",
-        "first",
-        25.0,
-        1,
-    )
-    assert row.sold_at is not None
-
-    again = client.post(f"/v1/leads/{lead_id}/purchase", json={"price": 25}, headers=first)
-    assert again.status_code == 409
-    assert again.json() == {"detail": "you have already purchased this lead"}
-    late = client.post(f"/v1/leads/{lead_id}/purchase", json={"price": 30}, headers=second)
-    assert late.status_code == 409
-    assert late.json() == {"detail": "this lead is sold out"}
-    # Sold exclusively to "first": invisible to "second", still visible to its buyer.
-    assert client.get(f"/v1/leads/{lead_id}", headers=second).status_code == 404
-    assert ids(client.get("/v1/leads", headers=second).json()) == []
-    mine = client.get(f"/v1/leads/{lead_id}", headers=first).json()
-    assert mine["purchase_price"] == 25.0 and mine["status"] == "sold"
-
-
-def test_entitlements_bound_even_bought_leads_but_the_purchase_stays_the_buyers(
-    client: TestClient, engine: Engine, make_buyer: MakeBuyer
-) -> None:
-    from services.common.db.tables.marketplace import BuyerRow
-
-    lead_id = insert_lead(engine)
-    buyer = make_buyer("b")
-    assert (
-        client.post(f"/v1/leads/{lead_id}/purchase", json={"price": 5}, headers=buyer).status_code
-        == 201
-    )
-    with engine.begin() as conn:
-        conn.execute(update(BuyerRow).values(trade_groups=["home_systems"]))
-    assert ids(client.get("/v1/leads", headers=buyer).json()) == []
-    assert client.post(f"/v1/leads/{lead_id}/conversion", headers=buyer).status_code == 200
-
-
-def test_non_exclusive_leads_sell_to_at_most_the_configured_buyers(
-    settings: ExporterSettings, engine: Engine, make_buyer: MakeBuyer
-) -> None:
-    from services.exporter.api import create_app
-
-    lead_id = insert_lead(engine)
-    buyers = [make_buyer(f"b{i}") for i in range(3)]
-    shared = settings.model_copy(update={"max_buyers_per_lead": 2})
-    with TestClient(create_app(shared)) as client:
-        statuses = [
-            client.post(f"/v1/leads/{lead_id}/purchase", json={"price": 10}, headers=b).status_code
-            for b in buyers
-        ]
-        assert statuses == [201, 201, 409]
-        # Still visible to the first two, gone for the third.
-        assert [client.get(f"/v1/leads/{lead_id}", headers=b).status_code for b in buyers] == [
-            200,
-            200,
-            404,
-        ]
-    with engine.connect() as conn:
-        assert conn.execute(select(func.count()).select_from(LeadPurchaseRow)).scalar() == 2
-
-
-def test_what_cannot_be_bought(client: TestClient, engine: Engine, make_buyer: MakeBuyer) -> None:
-    retry = insert_lead(engine, score=-1, flags=["scoring failed: timeout"])
-    roof = insert_lead(engine, category="roof", trade_group="home_exterior")
-    buyer = make_buyer("b", tiers=("A", "B", "C", "RETRY"))
-    response = client.post(f"/v1/leads/{retry}/purchase", json={"price": 5}, headers=buyer)
-    assert response.status_code == 409
-    assert "RETRY" in response.json()["detail"]
-    for lead_id in (roof, 999_999):
-        response = client.post(f"/v1/leads/{lead_id}/purchase", json={"price": 5}, headers=buyer)
-        assert response.status_code == 404
-    assert (
-        client.post(f"/v1/leads/{roof}/purchase", json={"price": 5}, headers=ADMIN).status_code
-        == 403
-    )
-    for body in ({}, {"price": -1}, {"price": "free"}, {"price": 1.234}, {"price": 5, "x": 1}):
-        assert (
-            client.post(f"/v1/leads/{roof}/purchase", json=body, headers=buyer).status_code == 422
-        )
-    with engine.connect() as conn:
-        assert conn.execute(select(func.sum(leads.c.sold_count))).scalar() == 0
-
-
-def test_conversion_is_for_the_buyer_who_bought(
-    client: TestClient, engine: Engine, make_buyer: MakeBuyer
-) -> None:
-    lead_id = insert_lead(engine)
-    unsold = insert_lead(engine)
-    buyer, other = make_buyer("buyer"), make_buyer("other")
-    assert (
-        client.post(f"/v1/leads/{lead_id}/purchase", json={"price": 40}, headers=buyer).status_code
-        == 201
-    )
-
-    assert client.post(f"/v1/leads/{lead_id}/conversion", headers=other).status_code == 404
-    not_bought = client.post(f"/v1/leads/{unsold}/conversion", headers=buyer)
-    assert not_bought.status_code == 409
-
-    first = client.post(f"/v1/leads/{lead_id}/conversion", headers=buyer)
-    assert first.status_code == 200
-    repeat = client.post(f"/v1/leads/{lead_id}/conversion", headers=buyer)
-    assert repeat.json()["converted_at"] == first.json()["converted_at"]
-    with engine.connect() as conn:
-        row = conn.execute(select(leads).where(leads.c.id == lead_id)).one()
-    assert row.status == "converted" and row.converted_at is not None
-
-
-def test_stats_count_outcomes_in_a_window(
-    client: TestClient, engine: Engine, make_buyer: MakeBuyer
-) -> None:
-    old = SCORED_AT - timedelta(days=30)
-    insert_leads(
-        engine,
-        lead_values(score=90),
-        lead_values(score=60, category="fence"),
-        lead_values(score=20, flags=["REVIEW: low score but passed filters"]),
-        lead_values(score=-1),
-        lead_values(score=95, category="roof", trade_group="home_exterior", scored_at=old),
-    )
-    discard = {
-        "permit_id": None,
-        "detail": "d",
-        "stage": "categorizer",
-        "discarded_at": SCORED_AT,
-        "content_hash": "h",
-    }
-    with engine.begin() as conn:
-        conn.execute(
-            insert(DiscardedPermitRow),
-            [
-                {**discard, "permit_key": "x:1", "reason": "junk:shed", "reason_group": "junk"},
-                {**discard, "permit_key": "x:2", "reason": "junk:shed", "reason_group": "junk"},
-                {**discard, "permit_key": "x:3", "reason": "stale", "reason_group": "stale"},
-            ],
-        )
-        dead_letter = {
-            "source_topic": "permits.raw",
-            "source_partition": 0,
-            "stage": "categorizer",
-            "error": "bad json",
-            "original": b"{",
-            "original_truncated": False,
-            "failed_at": SCORED_AT,
-        }
-        # The replayed one is not an outcome: its permit ended wherever the replay did.
-        conn.execute(
-            insert(DeadLetterRow),
-            [
-                {**dead_letter, "source_offset": 7, "replayed_at": None},
-                {**dead_letter, "source_offset": 8, "replayed_at": SCORED_AT},
-            ],
-        )
-    since = (SCORED_AT - timedelta(days=1)).isoformat()
-    response = client.get("/v1/stats", params={"since": since}, headers=ADMIN)
-    assert response.status_code == 200
-    stats = response.json()
-    assert stats["input"] == 4 + 3 + 1
-    assert stats["discarded_by_reason"] == {"junk:shed": 2, "stale": 1}
-    assert (stats["scored"], stats["pending_retry"], stats["flagged"], stats["dlq"]) == (3, 1, 1, 1)
-    assert stats["tiers"] == {"A": 1, "B": 1, "C": 1}
-    assert stats["by_category"] == {"fence": 1, "pool": 3}
-    assert stats["by_trade_group"] == {"luxury_outdoor": 4}
-    everything = client.get("/v1/stats", headers=ADMIN).json()
-    assert everything["by_trade_group"] == {"home_exterior": 1, "luxury_outdoor": 4}
-    assert client.get("/v1/stats", headers=make_buyer("b")).status_code == 403
-
-
-def test_no_request_can_hold_the_database_longer_than_the_statement_timeout(
-    settings: ExporterSettings,
-) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.exc import OperationalError
-
-    from services.exporter.api import create_app
-
-    app = create_app(settings.model_copy(update={"api_statement_timeout_s": 0.2}))
-    engine = app.state.context.engine
-    for _ in range(2):  # every pooled connection, not just the first
-        with engine.connect() as conn, pytest.raises(OperationalError, match="statement timeout"):
-            conn.execute(text("SELECT pg_sleep(2)"))
-    engine.dispose()
-
-
-def test_probes_are_served_without_a_key_and_metrics_not_on_the_api_port(
-    client: TestClient,
-) -> None:
-    assert client.get("/healthz").status_code == 200
-    assert client.get("/readyz").json() == {"status": "ready"}
-    # Metrics are for the operators' scraper, on LEADSTREAM_METRICS_PORT (test_service.py),
-    # not for whoever reaches the buyer API.
-    assert client.get("/metrics").status_code == 404
 
 
 def test_a_buyer_sees_the_permits_folded_into_a_lead(
