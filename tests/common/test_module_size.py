@@ -12,8 +12,6 @@ LIMIT = 400
 GENERATED = "services/common/db/migrations/versions/"
 NOT_SPLIT_YET = {
     "services/store/writer.py",  # being rewritten as a pure plan and a thin writer
-    "tests/exporter/test_api.py",
-    "bench/bench_exporter.py",
 }
 
 
