@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from schemas.topics import Topic
 from services.common.failures import key_of
@@ -16,8 +16,10 @@ from services.common.messages import BadInput, Outputs
 from services.common.offsets import Unit
 from services.common.port import Record
 from services.common.retry import Backoff, GaveUp, retrying_async
-from services.common.runtime import StreamRuntime
 from services.common.stage import AsyncStage
+
+if TYPE_CHECKING:
+    from services.common.runtime import StreamRuntime
 
 log = logging.getLogger("services.common.runtime")
 

@@ -19,9 +19,10 @@ import time
 from collections import Counter, deque
 from collections.abc import Sequence
 from functools import cache, partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from services.common import metrics
+from services.common.async_loop import AsyncLoop
 from services.common.config import KafkaSettings, RuntimeSettings
 from services.common.dead_letters import dead_letter
 from services.common.deliveries import Deliveries
@@ -30,10 +31,7 @@ from services.common.messages import BadInput, Output, Outputs
 from services.common.offsets import OffsetTracker, Unit
 from services.common.port import Broker, Consumer, Producer, Record, TopicPartition
 from services.common.stage import AsyncStage, Stage
-
-if TYPE_CHECKING:
-    from services.common.async_loop import AsyncLoop
-    from services.common.sync_loop import SyncLoop
+from services.common.sync_loop import SyncLoop
 
 log = logging.getLogger(__name__)
 
@@ -100,11 +98,7 @@ class StreamRuntime:
     def loop(self) -> SyncLoop | AsyncLoop:
         """The strategy that feeds this stage's handler (``SyncLoop`` or ``AsyncLoop``)."""
         if isinstance(self.stage, AsyncStage):
-            from services.common.async_loop import AsyncLoop
-
             return AsyncLoop(self, self.stage)
-        from services.common.sync_loop import SyncLoop
-
         return SyncLoop(self, self.stage)
 
     def open(self) -> None:

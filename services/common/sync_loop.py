@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from schemas.topics import Topic
 from services.common.failures import key_of
@@ -19,8 +19,10 @@ from services.common.messages import BadInput, Outputs
 from services.common.offsets import Unit
 from services.common.port import Record, TopicPartition
 from services.common.retry import Backoff, GaveUp, retrying
-from services.common.runtime import StreamRuntime
 from services.common.stage import BatchStage, MessageStage
+
+if TYPE_CHECKING:
+    from services.common.runtime import StreamRuntime
 
 log = logging.getLogger("services.common.runtime")
 
