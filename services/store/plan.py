@@ -223,6 +223,7 @@ def plan_batch(stored: Stored, incoming: Sequence[Input]) -> Plan:
         if (previous := _duplicate_of(permits[key])) is not None:
             related.setdefault(previous, RelatedChange()).removed.add(key)
 
+    dead_letters = _dead_letters(incoming, stored.dead_letters, results, skipped)
     return Plan(
         results=results,
         skipped={i: skipped[i] for i in sorted(skipped) if results[i] is Outcome.SKIPPED},
@@ -231,7 +232,7 @@ def plan_batch(stored: Stored, incoming: Sequence[Input]) -> Plan:
         deleted_discards=deleted,
         related=related,
         events=events,
-        dead_letters=_dead_letters(incoming, stored.dead_letters, results, skipped),
+        dead_letters=dead_letters,
     )
 
 
