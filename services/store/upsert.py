@@ -109,7 +109,9 @@ def _json_array(rows: Sequence[dict[str, Any]]) -> str:
     spliced_names = [name for name in SERIALIZED_JSON if name in rows[0]] if rows else []
     objects = []
     for row in rows:
-        plain = {name: value for name, value in row.items() if name not in SERIALIZED_JSON}
+        plain = row.copy()
+        for name in spliced_names:
+            del plain[name]
         spliced = "".join(f',"{name}":{row[name]}' for name in spliced_names)
         encoded = to_json(plain, inf_nan_mode="constants").decode()
         objects.append(encoded[:-1] + spliced + "}")

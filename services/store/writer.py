@@ -27,16 +27,18 @@ runtime retries the whole batch with backoff.
 from __future__ import annotations
 
 import logging
-import re
 import time
-from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 from sqlalchemy import (
+    Column,
+    ColumnElement,
     Connection,
     Engine,
+    any_,
     bindparam,
     case,
     delete,
@@ -47,9 +49,9 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import DataError, IntegrityError
 
-from schemas import DeadLetter, DiscardedPermit, ScoredLead, Topic
 from services.common.db.tables import dead_letters as _DEAD_LETTERS
 from services.common.db.tables import discarded_permits as _DISCARDS
 from services.common.db.tables import lead_events as _LEAD_EVENTS
@@ -59,7 +61,6 @@ from services.common.db.tables import scored_leads as _LEADS
 from services.common.db.types import Json
 from services.common.messages import BadInput, Outputs
 from services.common.times import as_utc
-from services.store import metrics
 from services.store.plan import (
     LEAD_CREATED,
     LEAD_UPDATED,
@@ -76,20 +77,14 @@ from services.store.plan import (
 )
 from services.store.precedence import discard_supersedes, lead_supersedes, permit_supersedes
 from services.store.projects import ProjectLead, project_lock_id
-from services.store.rows import DeadLetterRows, rows_for, stored_time
+from services.store.report import describe_rejection, report
+from services.store.rows import STORE_INPUTS, DeadLetterRows, rows_for, stored_time
 from services.store.stored import Position, Stored, StoredDiscard, StoredLead, StoredPermit
 from services.store.upsert import insert_for, upsert_newer
 
 __all__ = ["LEAD_CREATED", "LEAD_UPDATED", "STORE_INPUTS", "BatchWriter", "Outcome"]
 
 log = logging.getLogger(__name__)
-
-STORE_INPUTS: dict[str, type[BaseModel]] = {
-    Topic.SCORED.value: ScoredLead,
-    Topic.DISCARDED.value: DiscardedPermit,
-    Topic.DLQ.value: DeadLetter,
-}
-_TOPIC_OF = {model: topic for topic, model in STORE_INPUTS.items()}
 
 
 # Errors that mean "this row can never be stored", as opposed to "the database is unwell".
@@ -117,7 +112,7 @@ class BatchWriter:
                 extra={"error": describe_rejection(exc)},
             )
             results = self._write_isolating(incoming)
-        _report(messages, results, time.perf_counter() - started)
+        report(messages, results, time.perf_counter() - started)
         return results
 
     def _write(self, conn: Connection, incoming: Sequence[Input]) -> list[Outcome | BadInput]:
@@ -163,7 +158,7 @@ class BatchWriter:
         permits = _PERMITS.c
         query = (
             select(permits.permit_key, permits.content_hash)
-            .where(permits.permit_key.in_(keys))
+            .where(_among(conn, permits.permit_key, keys))
             .order_by(permits.permit_key)
             .with_for_update()
         )
@@ -189,7 +184,7 @@ class BatchWriter:
                     _DISCARDS, discards.permit_key == permits.permit_key
                 )
             )
-            .where(permits.permit_key.in_(keys))
+            .where(_among(conn, permits.permit_key, keys))
         )
         stored = {}
         for (
@@ -225,7 +220,7 @@ class BatchWriter:
             )
         leads = _LEADS.c
         query = select(leads.permit_key, leads.project_key, leads.project_date, leads.id).where(
-            leads.project_key.in_(project_keys)
+            _among(conn, leads.project_key, project_keys)
         )
         return [
             ProjectLead(key, project, day, order=(0, id_))
@@ -255,7 +250,9 @@ class BatchWriter:
             )
             _check(written, {write.key for write in plan.leads}, "scored_leads")
         if plan.deleted_discards:
-            conn.execute(delete(_DISCARDS).where(_DISCARDS.c.permit_key.in_(plan.deleted_discards)))
+            conn.execute(
+                delete(_DISCARDS).where(_among(conn, _DISCARDS.c.permit_key, plan.deleted_discards))
+            )
         if plan.discards:
             rows = [write.row for write in plan.discards]
             written = upsert_newer(
@@ -284,7 +281,7 @@ class BatchWriter:
         columns = _LEADS.c
         current = conn.execute(
             select(columns.permit_key, columns.related_permits)
-            .where(columns.permit_key.in_(sorted(changes)))
+            .where(_among(conn, columns.permit_key, sorted(changes)))
             .order_by(columns.permit_key)
             .with_for_update()
         )
@@ -306,10 +303,10 @@ class BatchWriter:
             return
         created = sorted(key for key, kind in announced.items() if kind == LEAD_CREATED)
         leads = _LEADS.c
-        kind = case((leads.permit_key.in_(created), LEAD_CREATED), else_=LEAD_UPDATED)
+        kind = case((_among(conn, leads.permit_key, created), LEAD_CREATED), else_=LEAD_UPDATED)
         rows = (
             select(leads.id, leads.permit_key, kind)
-            .where(leads.permit_key.in_(sorted(announced)))
+            .where(_among(conn, leads.permit_key, sorted(announced)))
             .order_by(leads.id)
         )
         conn.execute(insert(_LEAD_EVENTS).from_select(["lead_id", "permit_key", "type"], rows))
@@ -337,6 +334,14 @@ def _stored_lead(
     return StoredLead(content_hash, tier, stored_time(version_at), as_utc(scored_at))
 
 
+def _among(conn: Connection, column: Column[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``: one parameter, where
+    an IN list makes SQLAlchemy render a placeholder per value on every execution."""
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
+
+
 def _check(written: Collection[object], planned: Collection[object], table: str) -> None:
     if set(written) != set(planned):
         raise StoreRaced(
@@ -350,37 +355,3 @@ def _prepare(message: BaseModel) -> Input:
         return rows_for(message)
     except BadInput as exc:
         return exc
-
-
-_STATEMENT_TABLE = re.compile(r"^\s*(?:INSERT INTO|DELETE FROM|UPDATE)\s+(\w+)", re.IGNORECASE)
-
-
-def describe_rejection(exc: DBAPIError) -> str:
-    """'scored_leads: value too long for type character varying(120)', with any detail."""
-    diag = getattr(exc.orig, "diag", None)
-    message = getattr(diag, "message_primary", None) or str(exc.orig).strip().splitlines()[0]
-    detail = getattr(diag, "message_detail", None)
-    table = _STATEMENT_TABLE.match(exc.statement or "")
-    text = f"{table.group(1)}: {message}" if table else message
-    return f"{text} ({detail})" if detail else text
-
-
-def _report(
-    messages: Sequence[BaseModel], results: Sequence[Outcome | BadInput], seconds: float
-) -> None:
-    per_topic = Counter(
-        (_TOPIC_OF[type(message)], result if isinstance(result, Outcome) else Outcome.ERROR)
-        for message, result in zip(messages, results, strict=True)
-    )
-    for (topic, outcome), count in per_topic.items():
-        metrics.WRITES.labels(topic, outcome.value).inc(count)
-    totals: Counter[Outcome] = Counter()
-    for (_, outcome), count in per_topic.items():
-        totals[outcome] += count
-    counts = {outcome.value: totals[outcome] for outcome in Outcome}
-    log.info(
-        "batch stored: %(created)d created, %(updated)d updated, %(skipped)d skipped, "
-        "%(error)d errors",
-        counts,
-        extra={"messages": len(messages), "outcomes": counts, "ms": round(seconds * 1000, 1)},
-    )
