@@ -29,7 +29,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel
@@ -186,26 +185,31 @@ class BatchWriter:
             )
             .where(_among(conn, permits.permit_key, keys))
         )
-        stored = {}
-        for (
-            key,
-            permit_id,
-            *lead,
-            discard_hash,
-            version,
-            discarded_at,
-            duplicate_of,
-        ) in conn.execute(query):
-            stored[key] = StoredPermit(
+        return {
+            key: StoredPermit(
                 permit_id,
-                lead=_stored_lead(*lead),
+                lead=None
+                if lead_hash is None
+                else StoredLead(lead_hash, tier, stored_time(lead_version), as_utc(scored_at)),
                 discard=None
                 if discard_hash is None
                 else StoredDiscard(
-                    discard_hash, stored_time(version), as_utc(discarded_at), duplicate_of
+                    discard_hash, stored_time(discard_version), as_utc(discarded_at), duplicate_of
                 ),
             )
-        return stored
+            for (
+                key,
+                permit_id,
+                lead_hash,
+                tier,
+                lead_version,
+                scored_at,
+                discard_hash,
+                discard_version,
+                discarded_at,
+                duplicate_of,
+            ) in conn.execute(query)
+        }
 
     def _project_leads(self, conn: Connection, project_keys: Sequence[str]) -> list[ProjectLead]:
         """The leads of the projects, read after taking one transaction-scoped advisory lock
@@ -324,14 +328,6 @@ class BatchWriter:
             (row["source_topic"], row["source_partition"], row["source_offset"]) for row in rows
         }
         _check(created, planned, "dead_letters")
-
-
-def _stored_lead(
-    content_hash: str | None, tier: str, version_at: datetime | None, scored_at: datetime
-) -> StoredLead | None:
-    if content_hash is None:
-        return None
-    return StoredLead(content_hash, tier, stored_time(version_at), as_utc(scored_at))
 
 
 def _among(conn: Connection, column: Column[Any], values: Sequence[Any]) -> ColumnElement[bool]:
