@@ -147,10 +147,7 @@ def projects_to_lock(permits: Mapping[str, StoredPermit], incoming: Sequence[Inp
     """The projects of the leads that may join another lead, sorted (the lock order); none
     when every permit here is a lead already (a replay, re-scores: nothing to decide)."""
     leads = _winning_leads(permits, incoming, skipped={})
-    pending = [
-        rows.lead["project_key"] for key, (_, rows) in leads.items() if permits[key].lead is None
-    ]
-    if not pending:
+    if all(permits[key].lead is not None for key in leads):
         return []
     return sorted({key for _, rows in leads.values() if (key := rows.lead["project_key"])})
 
@@ -202,12 +199,16 @@ def plan_batch(stored: Stored, incoming: Sequence[Input]) -> Plan:
     }
     deleted = [key for key in staying if permits[key].discard is not None]
 
-    discards = [
-        (i, rows)
-        for i, rows in enumerate(incoming)
-        if isinstance(rows, DiscardRows) and not _lead_in_batch(i, rows, leads, skipped)
-    ] + list(joining.values())
-    discard_writes = _discard_writes(discards, permits, results, skipped)
+    # A lead and a discard of one permit in one batch: the lead (or the duplicate it became)
+    # is the outcome.
+    discards: list[tuple[int, DiscardRows]] = []
+    for i, item in enumerate(incoming):
+        if isinstance(item, DiscardRows):
+            if item.key in leads:
+                skipped[i] = LEAD_IN_BATCH
+            else:
+                discards.append((i, item))
+    discard_writes = _discard_writes(discards + list(joining.values()), permits, results, skipped)
 
     written = {write.key for write in discard_writes}
     related: dict[str, RelatedChange] = {}
@@ -345,17 +346,6 @@ def _dead_letters(
             results[i] = Outcome.CREATED
         seen.add(item.key)
     return rows
-
-
-def _lead_in_batch(
-    i: int, rows: DiscardRows, leads: Mapping[str, object], skipped: dict[int, str]
-) -> bool:
-    """A lead and a discard of one permit in one batch: the lead (or the duplicate it
-    became) is the outcome."""
-    if rows.key in leads:
-        skipped[i] = LEAD_IN_BATCH
-        return True
-    return False
 
 
 def _why_not(content_hash: str, stored: StoredLead | StoredDiscard | None) -> str:

@@ -3,7 +3,7 @@ each message's outcome and why a skipped one was skipped, the outbox's events.""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -33,7 +33,7 @@ from services.store.plan import (
 )
 from services.store.projects import ProjectLead
 from services.store.rows import DiscardRows, LeadRows, duplicate_rows, rows_for
-from services.store.stored import Stored, StoredDiscard, StoredLead, StoredPermit
+from services.store.stored import Position, Stored, StoredDiscard, StoredLead, StoredPermit
 from tests.store.factories import SCRAPED_AT, dead_letter, discarded_permit, scored_lead
 
 CREATED, UPDATED, SKIPPED = Outcome.CREATED, Outcome.UPDATED, Outcome.SKIPPED
@@ -73,9 +73,16 @@ def nothing_stored(incoming: Sequence[Input]) -> dict[str, StoredPermit]:
     return {key: StoredPermit(permit_id) for permit_id, key in enumerate(keys, 1)}
 
 
-def plan(incoming: Sequence[Input], **stored: StoredPermit | Any) -> Plan:
-    permits = {**nothing_stored(incoming), **stored.pop("permits", {})}
-    return plan_batch(Stored(permits=permits, **stored), incoming)
+def plan(
+    incoming: Sequence[Input],
+    permits: dict[str, StoredPermit] | None = None,
+    project_leads: Sequence[ProjectLead] = (),
+    dead_letters: Collection[Position] = frozenset(),
+) -> Plan:
+    """The plan for ``incoming``, where the database holds ``permits`` (every other permit
+    of the batch just inserted), ``project_leads`` and ``dead_letters``."""
+    stored = Stored({**nothing_stored(incoming), **(permits or {})}, project_leads, dead_letters)
+    return plan_batch(stored, incoming)
 
 
 def permit_of(i: int, number: str, address: str = "123 N Main St", **changes: Any) -> ScoredLead:
@@ -275,7 +282,7 @@ def test_bad_input_keeps_its_reason_and_its_neighbours_are_written() -> None:
 
 def test_every_skipped_message_of_a_mixed_batch_says_why() -> None:
     stored_lead, stored_discard_ = scored_lead(1), discarded_permit(2, scraped_at=LATER)
-    batch = [
+    batch: list[ScoredLead | DiscardedPermit | DeadLetter] = [
         scored_lead(1),  # unchanged
         discarded_permit(1),  # the permit is a lead
         scored_lead(2),  # older than the stored discard
