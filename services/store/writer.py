@@ -18,6 +18,10 @@ so two replicas storing two permits of one project take turns, and the second on
 first one's lead. A lead's row is read ``FOR UPDATE`` before its ``related_permits`` is
 rewritten.
 
+No lock guards a dead letter: the transaction reads which source positions are stored, and
+should another replica store one of them between that read and the insert, the database writes
+other rows than planned (``StoreRaced``), nothing commits, and the runtime's retry skips it.
+
 A batch the database rejects (a constraint, an oversized or overflowing value) is written again
 row by row inside savepoints: the rejected messages go to the DLQ with the database's reason,
 the rest commit. Any other error (database down, connection lost, deadlock) propagates, and the
