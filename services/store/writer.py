@@ -127,6 +127,9 @@ class BatchWriter:
         results: list[Outcome | BadInput] = []
         with self._engine.begin() as conn:
             for rows in incoming:
+                if isinstance(rows, BadInput):
+                    results.append(rows)
+                    continue
                 try:
                     with conn.begin_nested():
                         results.extend(self._write(conn, [rows]))
