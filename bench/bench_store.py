@@ -12,22 +12,30 @@ migrated template (so every contender pays for the same indexes and foreign keys
 
 This shared 2-core machine is too noisy for absolute numbers to mean much, so the result that
 counts is stage/COPY, measured in the same run.
+
+``BENCH_STORE_PROFILE=1`` instead profiles the stage's batch handler (cProfile) over the same
+batches, decoded from JSON as the runtime decodes them, and prints where the time goes, with
+the wall time of each SQL statement.
 """
 
 from __future__ import annotations
 
+import cProfile
 import csv
 import io
 import json
 import os
+import pstats
 import statistics
 import threading
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from prometheus_client import REGISTRY
+from sqlalchemy import Engine, event
 
 from bench.infra import infrastructure, record
 from bench.passthrough import fresh_settings, load
@@ -54,6 +62,9 @@ class Run:
 
 
 def main() -> None:
+    if os.environ.get("BENCH_STORE_PROFILE"):
+        _profile()
+        return
     bootstrap, server_url = infrastructure()
     leads = [scored_lead(i) for i in range(LEADS)]
     with migrated_database(server_url) as template:
@@ -147,6 +158,42 @@ def _csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> io.StringIO:
         writer.writerow(json.dumps(row[c]) if isinstance(row[c], list) else row[c] for c in columns)
     buffer.seek(0)
     return buffer
+
+
+def _profile() -> None:
+    """cProfile of ``write_batch`` over the bench's batches, then seconds per SQL statement."""
+    _, server_url = infrastructure()
+    payloads = [encoded(scored_lead(i))[1] for i in range(LEADS)]
+    with migrated_database(server_url) as template, copy_of(server_url, template) as url:
+        engine = make_engine(url)
+        statements = _time_statements(engine)
+        writer, profile = BatchWriter(engine), cProfile.Profile()
+        started = time.perf_counter()
+        for start in range(0, LEADS, BATCH):
+            with profile:
+                batch = [ScoredLead.model_validate_json(p) for p in payloads[start : start + BATCH]]
+                writer.write_batch(batch)
+        elapsed = time.perf_counter() - started
+        engine.dispose()
+    print(f"{LEADS:,} leads in {elapsed:.2f} s under cProfile ({LEADS / elapsed:,.0f}/s)")
+    pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+    for statement, seconds in statements.most_common():
+        print(f"{seconds:8.3f} s  {statement}")
+
+
+def _time_statements(engine: Engine) -> Counter[str]:
+    """Wall seconds spent executing each statement (by its first 80 characters)."""
+    seconds: Counter[str] = Counter()
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def started(conn: Any, *_: Any) -> None:
+        conn.info["started"] = time.perf_counter()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def finished(conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seconds[" ".join(statement.split())[:80]] += time.perf_counter() - conn.info["started"]
+
+    return seconds
 
 
 def _report(runs: Sequence[Run]) -> None:

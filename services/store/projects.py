@@ -137,14 +137,23 @@ def decide_projects(
             leads[lead.permit_key] = replace(
                 leads[lead.permit_key], project_key=lead.project_key, project_date=lead.project_date
             )
+    # Grouped by project, so a batch of n leads is not n × n comparisons.
+    by_project: dict[str, dict[str, ProjectLead]] = {}
+    for known in leads.values():
+        by_project.setdefault(known.project_key, {})[known.permit_key] = known
     decisions: dict[str, ProjectLead | None] = {}
     for position, lead in enumerate(incoming):
-        joins = lead_to_join(lead, leads.values())
+        project = by_project.get(lead.project_key or "", {})
+        joins = lead_to_join(lead, project.values())
         decisions[lead.permit_key] = joins
         if joins is None and not lead.has_lead and lead.project_key is not None:
-            leads[lead.permit_key] = ProjectLead(
+            if (previous := leads.get(lead.permit_key)) is not None:
+                del by_project[previous.project_key][lead.permit_key]
+            created = ProjectLead(
                 lead.permit_key, lead.project_key, lead.project_date, order=(1, position)
             )
+            leads[lead.permit_key] = created
+            by_project.setdefault(lead.project_key, {})[lead.permit_key] = created
     return decisions
 
 

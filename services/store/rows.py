@@ -19,7 +19,7 @@ from typing import Any, cast
 from pydantic import BaseModel
 from sqlalchemy import String
 
-from schemas import DeadLetter, DiscardedPermit, RawPermit, ScoredLead
+from schemas import DeadLetter, DiscardedPermit, RawPermit, ScoredLead, Topic
 from services.common.db.tables import DeadLetterRow, PermitRow
 from services.common.messages import BadInput
 from services.common.times import as_utc
@@ -34,6 +34,13 @@ from services.store.projects import (
     related_permit,
 )
 from services.subscriptions.location import lead_location
+
+# What the store reads, by topic.
+STORE_INPUTS: dict[str, type[BaseModel]] = {
+    Topic.SCORED.value: ScoredLead,
+    Topic.DISCARDED.value: DiscardedPermit,
+    Topic.DLQ.value: DeadLetter,
+}
 
 _LEAD_VOLATILE: dict[str, Any] = {
     "score": {"scored_at", "latency_ms", "tokens_in", "tokens_out", "tokens_cached"},

@@ -13,12 +13,11 @@ database:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
 from functools import cache
 from typing import Any
 
+from pydantic_core import to_json
 from sqlalchemy import (
     ColumnElement,
     Connection,
@@ -102,16 +101,18 @@ def _json_recordset(table: Table, columns: Sequence[str]) -> Any:
 
 def _json_array(rows: Sequence[dict[str, Any]]) -> str:
     """The rows as one JSON array, pre-serialized JSON values spliced in as they are (encoding
-    them again as JSON strings would escape every quote, and PostgreSQL parse them twice)."""
+    them again as JSON strings would escape every quote, and PostgreSQL parse them twice).
+
+    pydantic-core's encoder writes dates and times itself and is several times faster than
+    ``json.dumps`` with a ``default`` hook; NaN and infinities stay the JSON-less constants
+    they always were, so PostgreSQL rejects such a row as before (the DLQ takes it)."""
+    spliced_names = [name for name in SERIALIZED_JSON if name in rows[0]] if rows else []
     objects = []
     for row in rows:
-        plain = {name: value for name, value in row.items() if name not in SERIALIZED_JSON}
-        spliced = "".join(f',"{name}":{row[name]}' for name in SERIALIZED_JSON if name in row)
-        objects.append(json.dumps(plain, default=_iso, ensure_ascii=False)[:-1] + spliced + "}")
+        plain = row.copy()
+        for name in spliced_names:
+            del plain[name]
+        spliced = "".join(f',"{name}":{row[name]}' for name in spliced_names)
+        encoded = to_json(plain, inf_nan_mode="constants").decode()
+        objects.append(encoded[:-1] + spliced + "}")
     return "[" + ",".join(objects) + "]"
-
-
-def _iso(value: object) -> str:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")

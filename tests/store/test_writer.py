@@ -16,6 +16,7 @@ from services.common.db.engine import make_engine
 from services.common.db.tables import DiscardedPermitRow, PermitRow, PropertyRow, ScoredLeadRow
 from services.common.messages import BadInput
 from services.common.times import as_utc
+from services.store.plan import StoreRaced
 from services.store.writer import BatchWriter, Outcome
 from tests.store.factories import (
     SCRAPED_AT,
@@ -282,3 +283,29 @@ def test_two_replicas_writing_a_lead_and_a_discard_of_the_same_permits_leave_one
     assert tables["discarded_permits"] == []
     discarding.dispose()
     scoring.dispose()
+
+
+@pytest.mark.postgres
+def test_a_dead_letter_stored_by_another_replica_meanwhile_rolls_the_batch_back_for_a_retry(
+    database_url: str,
+) -> None:
+    engine, other_replica = make_engine(database_url), make_engine(database_url)
+    record, lead = dead_letter(1), scored_lead(1)
+    stored_meanwhile = threading.Event()
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def store_it_elsewhere_right_after_the_read(*args: Any) -> None:
+        # No lock guards a dead letter: another replica may store the same record between
+        # this batch's read and its insert.
+        if "FROM dead_letters" in args[2] and not stored_meanwhile.is_set():
+            stored_meanwhile.set()
+            BatchWriter(other_replica).write([record])
+
+    with pytest.raises(StoreRaced, match="dead_letters"):
+        BatchWriter(engine).write([lead, record])
+    assert snapshot(engine)["scored_leads"] == []  # nothing of the batch committed
+    # The runtime retries the batch: now the record is known, and the lead is written.
+    assert BatchWriter(engine).write([lead, record]) == [CREATED, SKIPPED]
+    assert len(snapshot(engine)["dead_letters"]) == 1
+    engine.dispose()
+    other_replica.dispose()
