@@ -20,7 +20,8 @@ from pydantic import BaseModel
 from sqlalchemy import String
 
 from schemas import DeadLetter, DiscardedPermit, RawPermit, ScoredLead, Topic
-from services.common.db.tables import DeadLetterRow, PermitRow
+from services.common.db.tables.dlq import DeadLetterRow
+from services.common.db.tables.pipeline import PermitRow
 from services.common.messages import BadInput
 from services.common.times import as_utc
 from services.store.precedence import Rank, discard_rank, lead_rank, permit_rank

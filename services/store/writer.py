@@ -55,12 +55,12 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DataError, IntegrityError
 
-from services.common.db.tables import dead_letters as _DEAD_LETTERS
-from services.common.db.tables import discarded_permits as _DISCARDS
-from services.common.db.tables import lead_events as _LEAD_EVENTS
-from services.common.db.tables import permits as _PERMITS
-from services.common.db.tables import properties as _PROPERTIES
-from services.common.db.tables import scored_leads as _LEADS
+from services.common.db.tables.dlq import dead_letters as _DEAD_LETTERS
+from services.common.db.tables.notifier import lead_events as _LEAD_EVENTS
+from services.common.db.tables.pipeline import discarded_permits as _DISCARDS
+from services.common.db.tables.pipeline import permits as _PERMITS
+from services.common.db.tables.pipeline import properties as _PROPERTIES
+from services.common.db.tables.pipeline import scored_leads as _LEADS
 from services.common.db.types import Json
 from services.common.messages import BadInput, Outputs
 from services.common.times import as_utc

@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import Engine, Table, func, select
 
-from services.common.db.tables import DeadLetterRow, DiscardedPermitRow, PermitRow, ScoredLeadRow
+from services.common.db.tables.dlq import DeadLetterRow
+from services.common.db.tables.pipeline import DiscardedPermitRow, PermitRow, ScoredLeadRow
 
 STORE_TABLES: list[Any] = [PermitRow, ScoredLeadRow, DiscardedPermitRow, DeadLetterRow]
 

@@ -9,7 +9,7 @@ from alembic import command
 from sqlalchemy import Engine, MetaData, Table, insert
 
 from services.common.db.engine import alembic_config, make_engine, upgrade
-from services.common.db.tables import ScoredLeadRow
+from services.common.db.tables.pipeline import ScoredLeadRow
 from services.store.rows import lead_rows
 from services.store.writer import BatchWriter
 from tests.store.factories import scored_lead

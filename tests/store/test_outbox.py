@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from services.common.db.tables import lead_events, scored_leads
+from services.common.db.tables.notifier import lead_events
+from services.common.db.tables.pipeline import scored_leads
 from services.store.writer import BatchWriter, Outcome
 from tests.store.factories import SCRAPED_AT, scored_lead, with_nul_in_reasoning
 

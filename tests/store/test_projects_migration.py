@@ -10,7 +10,7 @@ from alembic import command
 from sqlalchemy import MetaData, Table, insert, select
 
 from services.common.db.engine import alembic_config, make_engine, upgrade
-from services.common.db.tables import DiscardedPermitRow, ScoredLeadRow
+from services.common.db.tables.pipeline import DiscardedPermitRow, ScoredLeadRow
 from services.store.rows import lead_rows
 from services.store.writer import BatchWriter
 from tests.store.factories import scored_lead

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, event, select
 
 from schemas import ScoredLead
 from services.common.db.engine import make_engine
-from services.common.db.tables import DiscardedPermitRow, ScoredLeadRow
+from services.common.db.tables.pipeline import DiscardedPermitRow, ScoredLeadRow
 from services.store.writer import BatchWriter, Outcome
 from tests.store.factories import SCRAPED_AT, discarded_permit, scored_lead
 from tests.store.tables import snapshot, stored

@@ -19,7 +19,8 @@ from sqlalchemy.engine import make_url
 from schemas import DeadLetter, DiscardedPermit, ScoredLead
 from services.common.config import KafkaSettings, RuntimeSettings
 from services.common.db.engine import make_engine
-from services.common.db.tables import DeadLetterRow, DiscardedPermitRow, PermitRow, ScoredLeadRow
+from services.common.db.tables.dlq import DeadLetterRow
+from services.common.db.tables.pipeline import DiscardedPermitRow, PermitRow, ScoredLeadRow
 from services.store.rows import lead_rows
 from services.store.service import build_stage
 from tests.store.factories import (

@@ -13,7 +13,12 @@ from sqlalchemy import Engine, event, insert, update
 
 from schemas import LeadScore, ScoredLead, Tier
 from services.common.db.engine import make_engine
-from services.common.db.tables import DiscardedPermitRow, PermitRow, PropertyRow, ScoredLeadRow
+from services.common.db.tables.pipeline import (
+    DiscardedPermitRow,
+    PermitRow,
+    PropertyRow,
+    ScoredLeadRow,
+)
 from services.common.messages import BadInput
 from services.common.times import as_utc
 from services.store.plan import StoreRaced
