@@ -17,6 +17,7 @@ from services.common.config import RuntimeSettings
 from services.common.db.engine import DatabaseNotReady
 from services.common.http import serve_health
 from services.common.logs import configure_logging
+from services.common.runtime import StreamRuntime
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,23 @@ class ServiceProcess(Protocol):
     def install_signal_handlers(self) -> None: ...
 
     def run(self) -> None: ...
+
+
+class Foreground:
+    """A process whose foreground is one stream runtime, with more running beside it (the
+    scorer's re-score stage, the notifier's relay): health, readiness and signals are the
+    runtime's; a subclass says what ``run`` starts and stops around it."""
+
+    runtime: StreamRuntime
+
+    def healthy(self) -> bool:
+        return self.runtime.healthy()
+
+    def ready(self) -> bool:
+        return self.runtime.ready()
+
+    def install_signal_handlers(self) -> None:
+        self.runtime.install_signal_handlers()
 
 
 def start_service(

@@ -22,7 +22,7 @@ from schemas.topics import Topic
 from services.common.config import KafkaSettings, RuntimeSettings
 from services.common.db.engine import database_answers, make_engine, require_current_schema
 from services.common.runtime import StreamRuntime
-from services.common.service import start_service
+from services.common.service import Foreground, start_service
 from services.common.stage import BatchStage
 from services.notifier.matcher import Matcher
 from services.notifier.relay import OutboxRelay
@@ -83,21 +83,12 @@ class Background:
         self._engine.dispose()
 
 
-class NotifierProcess:
+class NotifierProcess(Foreground):
     """The stage in the foreground; the relay and the delivery worker run while it does."""
 
     def __init__(self, runtime: StreamRuntime, background: Background) -> None:
         self.runtime = runtime
         self.background = background
-
-    def healthy(self) -> bool:
-        return self.runtime.healthy()
-
-    def ready(self) -> bool:
-        return self.runtime.ready()
-
-    def install_signal_handlers(self) -> None:
-        self.runtime.install_signal_handlers()
 
     def run(self) -> None:
         self.background.start()

@@ -18,7 +18,7 @@ from dataclasses import replace
 from schemas import EnrichedPermit, RetryRequest, Topic
 from services.common.config import DatabaseSettings, KafkaSettings, RuntimeSettings
 from services.common.runtime import StreamRuntime
-from services.common.service import start_service
+from services.common.service import Foreground, start_service
 from services.common.stage import AsyncStage
 from services.scorer.cache import ScoringCache
 from services.scorer.circuit import CircuitBreaker
@@ -99,7 +99,7 @@ def log_start(settings: ScorerSettings) -> None:
     )
 
 
-class ScorerProcess:
+class ScorerProcess(Foreground):
     """Both stages: ``scorer`` in the foreground, ``scorer-retry`` on a thread with its own
     in-flight limit. The service is ready only while the re-score stage is healthy too, and a
     re-score stage that fails stops the whole process so it is restarted."""
@@ -127,15 +127,6 @@ class ScorerProcess:
             name=RETRY_STAGE,
             daemon=True,
         )
-
-    def healthy(self) -> bool:
-        return self.runtime.healthy()
-
-    def ready(self) -> bool:
-        return self.runtime.ready()
-
-    def install_signal_handlers(self) -> None:
-        self.runtime.install_signal_handlers()
 
     def run(self) -> None:
         self._retry_thread.start()
