@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
@@ -83,7 +84,18 @@ def _follow(browser: webdriver.Chrome, element: WebElement) -> None:
     """Click a link or button, or press Enter in it, and wait for the next page to load."""
     page = browser.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(browser, 15).until(staleness_of(page))
+    WebDriverWait(browser, 15).until(lambda _: _left(page))
+
+
+def _left(page: WebElement) -> bool:
+    """The old page is gone. Chromedriver says so as a stale element, or, when it asks about
+    the node while the navigation swaps documents, as "does not belong to the document"."""
+    try:
+        return bool(staleness_of(page)(None))
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
 
 
 def _text(browser: webdriver.Chrome) -> str:
