@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import zlib
 from collections import defaultdict, deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from services.common.port import (
@@ -219,7 +219,7 @@ class LocalConsumer:
 class LocalProducer:
     def __init__(self, broker: LocalBroker) -> None:
         self.broker = broker
-        self._reports: deque[tuple[DeliveryReport, LocalRecord | None, LocalError | None]] = deque()
+        self._reports: deque[tuple[DeliveryReport, LocalRecord, LocalError | None]] = deque()
 
     def produce(self, topic: str, value: bytes, key: bytes, on_delivery: DeliveryReport) -> None:
         if len(value) > self.broker.max_message_bytes:
@@ -233,15 +233,10 @@ class LocalProducer:
         self._reports.append((on_delivery, self.broker.append(topic, key, value), None))
 
     def poll(self, timeout: float) -> None:
-        for report, record, error in self._take_reports():
-            report(error, record)  # type: ignore[arg-type]
+        while self._reports:
+            report, record, error = self._reports.popleft()
+            report(error, record)
 
     def flush(self, timeout: float) -> int:
         self.poll(0)
         return 0
-
-    def _take_reports(
-        self,
-    ) -> Iterator[tuple[DeliveryReport, LocalRecord | None, LocalError | None]]:
-        while self._reports:
-            yield self._reports.popleft()
